@@ -1,0 +1,35 @@
+# flatlib: two commands are the contract with users.
+#   make reproduce  -- set up .venv if missing, run every notebook, write figures/
+#   make test       -- set up .venv if missing, run unit, property and notebook tests
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.PHONY: reproduce test lab bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[notebooks,test]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+reproduce: $(STAMP)
+	$(PY) -m flatlib reproduce --jobs $(JOBS)
+
+test: $(STAMP)
+	$(PY) -m pytest tests
+	$(PY) -m pytest --nbval notebooks -p no:randomly
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_max_variation.py
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

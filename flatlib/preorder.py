@@ -1,0 +1,212 @@
+r"""Flatness order and constant, and the flatness preorder between two points.
+
+For a definable (e.g. semialgebraic) function the profile has a leading term,
+:math:`f^\circ(x, r) = c\, r^a + o(r^a)` as :math:`r \to 0`, with :math:`a, c > 0`
+(:math:`a` rational for semialgebraic :math:`f`). We call :math:`(a, c)` the
+*flatness order and constant*.
+
+The *flatness preorder*: :math:`x \preceq y` ("x is at least as flat as y") when
+:math:`f^\circ(x,r) \le f^\circ(y,r)` for all small :math:`r>0` (the *eventual*
+comparison, equivalently :math:`\bar f(x,d) \ge \bar f(y,d)` for all small
+:math:`d`); the robust *asymptotic* variant compares leading terms,
+:math:`\limsup_{r\to0} f^\circ(x,r)/f^\circ(y,r) \le 1`. Both are offered by
+:func:`compare_flatness`; numerically each is evidence on a grid of small radii,
+not a proof about every radius.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from ._validate import as_nonneg, as_point
+from .profiles import max_variation
+
+__all__ = ["flatness_order", "compare_flatness", "FlatnessOrderResult", "ComparisonResult",
+           "DEFAULT_RADII"]
+
+#: Default radii for fits and comparisons: 9 points from 1e-3 to 1e-1.
+DEFAULT_RADII = np.geomspace(1e-3, 1e-1, 9)
+
+
+@dataclass
+class FlatnessOrderResult:
+    """Result of :func:`flatness_order`.
+
+    Attributes
+    ----------
+    order, constant : float
+        Least-squares fit of ``log f° = log c + a log r`` on ``radii``.
+    order_rational : Fraction or None
+        The nearest fraction with denominator <= 6 when within ``0.02`` of ``order``.
+    constant_at_rational : float or None
+        ``c`` refitted with the order fixed at ``order_rational``.
+    local_slopes : ndarray
+        Slopes of ``log f°`` between consecutive radii (should flatten out as ``r -> 0``).
+    residual : float
+        Root-mean-square residual of the log-log fit.
+    radii, values : ndarray
+    message : str
+    """
+
+    order: float
+    constant: float
+    order_rational: object
+    constant_at_rational: object
+    local_slopes: np.ndarray
+    residual: float
+    radii: np.ndarray
+    values: np.ndarray
+    message: str
+
+
+@dataclass
+class ComparisonResult:
+    """Result of :func:`compare_flatness`.
+
+    ``sign``: -1 if x is flatter, +1 if y is flatter, 0 if tied, ``None`` if the
+    profiles cross on the grid (incomparable there). ``radii``, ``profile_x`` and
+    ``profile_y`` are the evidence; ``ratio`` is ``profile_x / profile_y``.
+    """
+
+    sign: object
+    mode: str
+    radii: np.ndarray
+    profile_x: np.ndarray
+    profile_y: np.ndarray
+    ratio: np.ndarray
+    message: str
+
+
+def _radii(radii):
+    if radii is None:
+        return DEFAULT_RADII.copy()
+    r = np.atleast_1d(as_nonneg(radii, "radii", strictly_positive=True)).astype(float)
+    return np.sort(r)
+
+
+def flatness_order(f, x, radii=None, **kwargs):
+    r"""Flatness order and constant :math:`(a, c)` with :math:`f^\circ(x,r) \approx c\,r^a` as :math:`r\to0`.
+
+    Parameters
+    ----------
+    f, x
+        As in :func:`flatlib.max_variation`.
+    radii : 1-D array_like of positive floats, optional
+        Radii of the fit (default ``DEFAULT_RADII``, 1e-3 to 1e-1); use small ones,
+        since the fit measures the leading term only.
+    **kwargs
+        Passed to :func:`flatlib.max_variation` (``grad``, ``hess``, ``rng`` ...).
+
+    Returns
+    -------
+    FlatnessOrderResult
+
+    Examples
+    --------
+    :math:`x^4` at 0 has order 4 and constant 1; :math:`|x|` has order 1:
+
+    >>> res = flatness_order(lambda y: y[0] ** 4, [0.0])
+    >>> res.order_rational, round(res.constant_at_rational, 6)
+    (Fraction(4, 1), 1.0)
+    >>> flatness_order(lambda y: abs(y[0]), [0.0]).order_rational
+    Fraction(1, 1)
+    """
+    x = as_point(x, "x")
+    r = _radii(radii)
+    if r.size < 2:
+        raise ValueError("radii must contain at least two radii")
+    res = max_variation(f, x, r, **kwargs)
+    v = np.asarray(res.value, dtype=float)
+    if np.any(v <= 0):
+        return FlatnessOrderResult(np.inf, 0.0, None, None, np.full(r.size - 1, np.nan), np.nan, r, v,
+                                   "f° vanishes at some radius: f is constant near x at that scale "
+                                   "(order +inf)")
+    lr, lv = np.log(r), np.log(v)
+    A = np.column_stack([lr, np.ones_like(lr)])
+    (a, logc), *_ = np.linalg.lstsq(A, lv, rcond=None)
+    resid = float(np.sqrt(np.mean((A @ np.array([a, logc]) - lv) ** 2)))
+    slopes = np.diff(lv) / np.diff(lr)
+    frac = Fraction(float(a)).limit_denominator(6)
+    rational = frac if abs(float(frac) - a) <= 0.02 else None
+    c_rat = None
+    if rational is not None:
+        # constant with the order fixed, from the smaller half of the radii
+        h = max(2, r.size // 2)
+        c_rat = float(np.exp(np.mean(lv[:h] - float(rational) * lr[:h])))
+    msg = f"log-log least squares on {r.size} radii in [{r[0]:.3g}, {r[-1]:.3g}]"
+    return FlatnessOrderResult(float(a), float(np.exp(logc)), rational, c_rat, slopes, resid, r, v, msg)
+
+
+def compare_flatness(f, x, y, *, mode="eventual", radii=None, rtol=1e-6, order_tol=0.05, **kwargs):
+    r"""Compare two points in the flatness preorder.
+
+    Parameters
+    ----------
+    f : callable
+    x, y : array_like, shape (n,)
+    mode : {"eventual", "asymptotic"}
+        ``"eventual"``: :math:`x \preceq y` iff :math:`f^\circ(x,r) \le f^\circ(y,r)(1+\mathrm{rtol})`
+        at every radius of the grid. ``"asymptotic"``: compare the leading terms
+        :math:`c_x r^{a_x}` and :math:`c_y r^{a_y}`: a larger order is flatter; with equal orders
+        (within ``order_tol``), compare :math:`\lim f^\circ(x,r)/f^\circ(y,r)`, estimated at the
+        smallest radius, to 1 within ``rtol``.
+    radii : 1-D array_like, optional
+        Default ``DEFAULT_RADII``.
+    rtol : float
+    order_tol : float
+    **kwargs
+        Passed to :func:`flatlib.max_variation`.
+
+    Returns
+    -------
+    ComparisonResult
+        ``sign = -1`` (x flatter), ``0`` (tie), ``+1`` (y flatter), ``None`` (incomparable on the grid).
+
+    Examples
+    --------
+    On :math:`\tfrac12(xy-1)^2`, the balanced minimum ``(1, 1)`` is flatter than ``(2, 1/2)``:
+
+    >>> f = lambda z: 0.5 * (z[0] * z[1] - 1.0) ** 2
+    >>> compare_flatness(f, [1.0, 1.0], [2.0, 0.5]).sign
+    -1
+    """
+    if mode not in ("eventual", "asymptotic"):
+        raise ValueError(f"mode must be 'eventual' or 'asymptotic', got {mode!r}")
+    x = as_point(x, "x")
+    y = as_point(y, "y", n=x.size)
+    r = _radii(radii)
+    if not (np.isfinite(rtol) and rtol >= 0):
+        raise ValueError(f"rtol must be >= 0, got {rtol!r}")
+    px = np.asarray(max_variation(f, x, r, **kwargs).value, dtype=float)
+    py = np.asarray(max_variation(f, y, r, **kwargs).value, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(py > 0, px / py, np.where(px > 0, np.inf, 1.0))
+    if mode == "eventual":
+        x_le = bool(np.all(px <= py * (1 + rtol)))
+        y_le = bool(np.all(py <= px * (1 + rtol)))
+        if x_le and y_le:
+            sign, msg = 0, "tie: the profiles agree to rtol at every radius"
+        elif x_le:
+            sign, msg = -1, "x is flatter at every radius of the grid"
+        elif y_le:
+            sign, msg = 1, "y is flatter at every radius of the grid"
+        else:
+            sign, msg = None, "the profiles cross on the grid: incomparable there"
+        return ComparisonResult(sign, mode, r, px, py, ratio, msg)
+    ox = flatness_order(f, x, r, **kwargs)
+    oy = flatness_order(f, y, r, **kwargs)
+    if abs(ox.order - oy.order) > order_tol:
+        sign = -1 if ox.order > oy.order else 1
+        msg = f"orders differ: a_x = {ox.order:.3f}, a_y = {oy.order:.3f} (higher order is flatter)"
+    else:
+        lim = ratio[0]
+        if lim < 1 - rtol:
+            sign = -1
+        elif lim > 1 + rtol:
+            sign = 1
+        else:
+            sign = 0
+        msg = f"same order {ox.order:.3f}; ratio of profiles at the smallest radius {lim:.6g}"
+    return ComparisonResult(sign, mode, r, px, py, ratio, msg)

@@ -1,0 +1,533 @@
+r"""The two flatness profiles: maximal variation and distance to the level sets.
+
+For :math:`f:\mathbb R^n\to\mathbb R`, a point :math:`x` and the closed Euclidean
+ball :math:`B(x,r)`,
+
+.. math::
+
+    f^\circ(x, r) = \sup_{\|y-x\|\le r} |f(y) - f(x)|, \qquad
+    \bar f(x, d) = \operatorname{dist}\big(x, \{y : |f(y) - f(x)| \ge d\}\big).
+
+They are generalized inverses of each other (the duality of the two profiles):
+:math:`\bar f(x,d) = \inf\{r \ge 0 : f^\circ(x,r) \ge d\}`.
+
+Computing :math:`f^\circ` is a global maximization over a ball. We split it into
+its two sides, :math:`\sup f - f(x)` ("up", the exact SAM sharpness) and
+:math:`f(x) - \inf f` ("down"), and maximize each by spectral projected gradient
+(Birgin–Martínez–Raydan: Barzilai–Borwein steps, projection on the ball,
+nonmonotone Armijo search) from several starts: the first-order ascent step
+:math:`\pm r\nabla f(x)/\|\nabla f(x)\|`, the extreme Hessian eigenvectors when a
+Hessian is given, random points of the sphere, and, along a profile, the maximizer
+at the previous radius. The value returned is attained at ``argmax``, so it is a
+certified *lower* bound; an upper bound is returned where one can be certified
+(a Lipschitz constant, or a bound on the Hessian on the ball).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import brentq
+
+from ._validate import as_nonneg, as_point, as_positive_int, scalar_fn, vector_fn, check_callable
+from .quadratic import Quadratic
+
+__all__ = ["max_variation", "level_distance", "MaxVariationResult", "LevelDistanceResult"]
+
+_SIDES = ("both", "up", "down")
+
+
+@dataclass
+class MaxVariationResult:
+    """Result of :func:`max_variation`.
+
+    Attributes
+    ----------
+    value : float or ndarray
+        Largest ``|f(y) - f(x)|`` found over the ball (``f(y) - f(x)`` for
+        ``side="up"``, ``f(x) - f(y)`` for ``"down"``); attained at ``argmax``.
+    argmax : ndarray, shape (n,) or (k, n)
+        A point of the closed ball attaining ``value``.
+    upper : float, ndarray or None
+        A certified upper bound, when one is available.
+    up, down : float or ndarray
+        The two sides ``sup f - f(x)`` and ``f(x) - inf f`` found (``nan`` for a side not computed).
+    radius : float or ndarray
+    side : str
+    nfev, ngev : int
+        Function and gradient evaluations (finite-difference evaluations included in nfev).
+    exact : bool
+        True when a closed form was used (quadratics).
+    message : str
+    """
+
+    value: object
+    argmax: np.ndarray
+    upper: object
+    up: object
+    down: object
+    radius: object
+    side: str
+    nfev: int
+    ngev: int
+    exact: bool
+    message: str
+
+    def __repr__(self):
+        return (f"MaxVariationResult(value={self.value!r}, radius={self.radius!r}, side={self.side!r}, "
+                f"upper={self.upper!r}, nfev={self.nfev}, ngev={self.ngev}, exact={self.exact})")
+
+
+@dataclass
+class LevelDistanceResult:
+    """Result of :func:`level_distance`.
+
+    Attributes
+    ----------
+    value : float or ndarray
+        Distance from ``x`` to ``{y : |f(y) - f(x)| >= delta}`` (``inf`` when no such point
+        was found within ``max_radius``). It is attained: ``|f(nearest) - f(x)| >= delta``
+        and ``||nearest - x|| <= value``, so it is a certified upper bound on the distance.
+    nearest : ndarray or None
+    delta : float or ndarray
+    nfev : int
+    exact : bool
+    message : str
+    """
+
+    value: object
+    nearest: object
+    delta: object
+    nfev: int
+    exact: bool
+    message: str
+
+    def __repr__(self):
+        return f"LevelDistanceResult(value={self.value!r}, delta={self.delta!r}, nfev={self.nfev}, exact={self.exact})"
+
+
+# ---------------------------------------------------------------------------
+# local solver
+
+
+def _project(u, r):
+    nu = np.linalg.norm(u)
+    if nu > r:
+        u = u * (r / nu)
+        if np.linalg.norm(u) > r:  # one ulp over
+            u = u * np.nextafter(1.0, 0.0)
+    return u
+
+
+class _FDGrad:
+    """Central finite differences, step ~ eps^(1/3) scaled per coordinate."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def __call__(self, y):
+        n = y.size
+        g = np.empty(n)
+        h = 6e-6 * np.maximum(1.0, np.abs(y))
+        e = y.copy()
+        for i in range(n):
+            e[i] = y[i] + h[i]
+            fp = self.f(e)
+            e[i] = y[i] - h[i]
+            fm = self.f(e)
+            e[i] = y[i]
+            g[i] = (fp - fm) / (2.0 * h[i])
+        return g
+
+
+def _spg_max(phi, dphi, u, r, tol, max_iter, memory=8):
+    """Maximize phi over the ball ||u|| <= r by spectral projected gradient.
+
+    Returns (u, phi(u), iterations). Works on psi = -phi (minimization)."""
+    u = _project(u, r)
+    fu = -phi(u)
+    g = -dphi(u)
+    gn = np.linalg.norm(g)
+    if gn == 0.0:
+        return u, -fu, 0
+    alpha = r / gn
+    hist = [fu]
+    for it in range(1, max_iter + 1):
+        d = _project(u - alpha * g, r) - u
+        dn = np.linalg.norm(d)
+        gd = g @ d
+        if dn <= tol * r or gd >= 0.0:
+            return u, -fu, it
+        fref = max(hist[-memory:])
+        lam = 1.0
+        while True:
+            un = u + lam * d
+            fn = -phi(un)
+            if fn <= fref + 1e-4 * lam * gd:
+                break
+            # safeguarded quadratic interpolation
+            denom = 2.0 * (fn - fu - lam * gd)
+            lt = -gd * lam * lam / denom if denom > 0 else 0.5 * lam
+            lam = min(max(lt, 0.1 * lam), 0.5 * lam)
+            if lam * dn <= 1e-16 * r:
+                return u, -fu, it
+        gnew = -dphi(un)
+        s = un - u
+        yv = gnew - g
+        sy = s @ yv
+        ss = s @ s
+        if sy > 0:
+            alpha = min(max(ss / sy, 1e-14 * r / max(np.linalg.norm(gnew), 1e-300)), 1e14)
+        else:
+            alpha = r / max(np.linalg.norm(gnew), 1e-300)
+        small = abs(fn - fu) <= tol * max(abs(fn), 1e-300) and np.sqrt(ss) <= np.sqrt(tol) * r
+        u, fu, g = un, fn, gnew
+        hist.append(fu)
+        if small:
+            return u, -fu, it
+    return u, -fu, max_iter
+
+
+def _rng(rng):
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        return np.random.default_rng(0)
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
+
+
+def _check_side(side):
+    if side not in _SIDES:
+        raise ValueError(f"side must be one of {_SIDES}, got {side!r}")
+
+
+def _directions(x, n, gx, H, rng, n_starts):
+    """Unit starting directions for side +1 (negate for side -1 handled by caller)."""
+    dirs = {+1: [], -1: []}
+    gn = np.linalg.norm(gx)
+    if gn > 0:
+        dirs[+1].append(gx / gn)
+        dirs[-1].append(-gx / gn)
+    if H is not None:
+        lam, V = np.linalg.eigh(H)
+        for v in (V[:, -1],):
+            dirs[+1] += [v, -v]
+        for v in (V[:, 0],):
+            dirs[-1] += [v, -v]
+    R = rng.standard_normal((n_starts, n))
+    R /= np.linalg.norm(R, axis=1, keepdims=True)
+    for s in (+1, -1):
+        dirs[s] += list(R)
+    return dirs
+
+
+def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bound=None,
+                  side="both", n_starts=8, rng=None, tol=1e-10, max_iter=500):
+    r"""Maximal variation :math:`f^\circ(x, r) = \sup_{\|y-x\|\le r} |f(y) - f(x)|`.
+
+    Parameters
+    ----------
+    f : callable or :class:`flatlib.Quadratic`
+        ``f(y) -> float`` on 1-D float arrays. A ``Quadratic`` is solved exactly
+        (two trust-region subproblems).
+    x : array_like, shape (n,)
+    radius : float or 1-D array_like
+        Radius ``r >= 0`` of the closed ball; an array gives the profile
+        ``r -> f°(x, r)``, computed in increasing order with warm starts so that
+        the returned values are nondecreasing in the radius by construction.
+    grad : callable, optional
+        ``grad(y) -> (n,)``; central finite differences (``2n`` evaluations) otherwise.
+    hess : callable, optional
+        ``hess(x) -> (n, n)`` at the centre only: its extreme eigenvectors seed the search
+        (useful at critical points, where ``f° = ½‖∇²f(x)‖₂ r² + o(r²)``).
+    lipschitz : float, optional
+        A Lipschitz constant ``L`` of ``f`` on the ball: ``upper = L r``.
+    hess_bound : float, optional
+        A bound ``H >= sup_{B(x,r)} ‖∇²f‖₂``: ``upper = ‖∇f(x)‖ r + ½ H r²`` (Taylor).
+    side : {"both", "up", "down"}
+        ``"up"``: :math:`\sup_B f - f(x)` (the exact SAM sharpness);
+        ``"down"``: :math:`f(x) - \inf_B f`; ``"both"``: the larger, i.e. :math:`f^\circ`.
+    n_starts : int
+        Number of random starting points on the sphere (besides the structured ones).
+    rng : None, int or numpy.random.Generator
+        Seed for the random starts (``None`` means seed 0: results are deterministic).
+    tol : float
+        Relative stopping tolerance of the local ascent.
+    max_iter : int
+        Iteration cap of one local ascent.
+
+    Returns
+    -------
+    MaxVariationResult
+        ``value`` (lower bound attained at ``argmax``), ``upper`` (or ``None``), ``up``,
+        ``down``, evaluation counts.
+
+    Examples
+    --------
+    At the minimum ``(1, 1)`` of :math:`\tfrac12(xy-1)^2` the Hessian is
+    ``[[1, 1], [1, 1]]`` (norm 2), so :math:`f^\circ \approx r^2` for small ``r``:
+
+    >>> import numpy as np
+    >>> f = lambda z: 0.5 * (z[0] * z[1] - 1.0) ** 2
+    >>> res = max_variation(f, [1.0, 1.0], 1e-3)
+    >>> round(res.value / 1e-6, 3)
+    1.001
+
+    A linear function has :math:`f^\circ(x,r) = \|a\| r`, and a Lipschitz constant certifies it:
+
+    >>> a = np.array([3.0, 4.0])
+    >>> res = max_variation(lambda y: a @ y, [0.0, 0.0], 2.0, grad=lambda y: a, lipschitz=5.0)
+    >>> round(res.value, 10), res.upper
+    (10.0, 10.0)
+    """
+    _check_side(side)
+    x = as_point(x, "x")
+    n = x.size
+    radius = as_nonneg(radius, "radius")
+    n_starts = int(n_starts)
+    if n_starts < 0:
+        raise ValueError(f"n_starts must be >= 0, got {n_starts}")
+    max_iter = as_positive_int(max_iter, "max_iter")
+    if not (np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+    for name, val in (("lipschitz", lipschitz), ("hess_bound", hess_bound)):
+        if val is not None:
+            as_nonneg(val, name)
+            if np.ndim(val):
+                raise ValueError(f"{name} must be a scalar")
+    radii = np.atleast_1d(radius).astype(float)
+    scalar = np.ndim(radius) == 0
+
+    if isinstance(f, Quadratic):
+        return _max_variation_quadratic(f, x, radius, radii, scalar, side)
+
+    fw = scalar_fn(f, "f")
+    gw = vector_fn(grad, n, "grad") if grad is not None else None
+    fx = fw(x)
+    gfun = gw if gw is not None else _FDGrad(fw)
+    gx = gfun(x)
+    H = None
+    if hess is not None:
+        H = np.asarray(check_callable(hess, "hess")(x), dtype=float)
+        if H.shape != (n, n):
+            raise ValueError(f"hess must return an array of shape ({n}, {n}), got {H.shape}")
+        if not np.all(np.isfinite(H)):
+            raise ValueError("hess returned non-finite values at x")
+        H = 0.5 * (H + H.T)
+    gen = _rng(rng)
+    dirs = _directions(x, n, gx, H, gen, n_starts)
+    sides = (+1, -1) if side == "both" else ((+1,) if side == "up" else (-1,))
+
+    order = np.argsort(radii, kind="stable")
+    k = radii.size
+    best = {s: np.zeros(k) for s in (+1, -1)}
+    best_u = {s: np.zeros((k, n)) for s in (+1, -1)}
+    prev = {s: (0.0, np.zeros(n), 0.0) for s in (+1, -1)}  # value, u, radius
+    iters = 0
+    for idx in order:
+        r = radii[idx]
+        for s in sides:
+            pv, pu, pr = prev[s]
+            if r == 0.0:
+                best[s][idx], best_u[s][idx] = 0.0, np.zeros(n)
+                continue
+            phi = lambda u, s=s: s * (fw(x + u) - fx)
+            dphi = lambda u, s=s: s * gfun(x + u)
+            starts = [r * d for d in dirs[s]]
+            if pr > 0:
+                starts = [pu.copy(), pu * (r / pr)] + starts
+            bv, bu = pv, pu  # previous maximizer is feasible: monotone profile
+            for u0 in starts:
+                u, val, it = _spg_max(phi, dphi, u0, r, tol, max_iter)
+                iters += it
+                if val > bv:
+                    bv, bu = val, u
+            best[s][idx], best_u[s][idx] = bv, bu
+            prev[s] = (bv, bu, r)
+
+    up = best[+1] if +1 in sides else np.full(k, np.nan)
+    down = best[-1] if -1 in sides else np.full(k, np.nan)
+    if side == "both":
+        pick_up = best[+1] >= best[-1]
+        value = np.where(pick_up, best[+1], best[-1])
+        argu = np.where(pick_up[:, None], best_u[+1], best_u[-1])
+    else:
+        s = sides[0]
+        value, argu = best[s], best_u[s]
+    argmax = x[None, :] + argu
+    upper = _upper_bound(radii, gx if gw is not None else None, lipschitz, hess_bound)
+    msg = (f"spectral projected gradient from {len(dirs[+1]) + 2} starts per side and radius; "
+           f"{iters} iterations in all")
+    if scalar:
+        return MaxVariationResult(float(value[0]), argmax[0], None if upper is None else float(upper[0]),
+                                  float(up[0]), float(down[0]), float(radii[0]), side,
+                                  fw.ncalls, gw.ncalls if gw else 0, False, msg)
+    return MaxVariationResult(value, argmax, upper, up, down, radii, side,
+                              fw.ncalls, gw.ncalls if gw else 0, False, msg)
+
+
+def _upper_bound(radii, gx, lipschitz, hess_bound):
+    bounds = []
+    if lipschitz is not None:
+        bounds.append(float(lipschitz) * radii)
+    if hess_bound is not None and gx is not None:
+        bounds.append(np.linalg.norm(gx) * radii + 0.5 * float(hess_bound) * radii ** 2)
+    if not bounds:
+        return None
+    return np.minimum.reduce(bounds)
+
+
+def _max_variation_quadratic(q, x, radius, radii, scalar, side):
+    if x.size != q.n:
+        raise ValueError(f"x must have length {q.n}, got {x.size}")
+    k = radii.size
+    value = np.zeros(k)
+    up = np.full(k, np.nan)
+    down = np.full(k, np.nan)
+    argmax = np.zeros((k, q.n))
+    for i, r in enumerate(radii):
+        (u, uu), (d, ud) = q._sides(x, float(r))
+        u, d = max(u, 0.0), max(d, 0.0)
+        if side in ("both", "up"):
+            up[i] = u
+        if side in ("both", "down"):
+            down[i] = d
+        if side == "up" or (side == "both" and u >= d):
+            value[i], argmax[i] = u, x + uu
+        else:
+            value[i], argmax[i] = d, x + ud
+    msg = "exact: trust-region subproblems of the quadratic"
+    if scalar:
+        return MaxVariationResult(float(value[0]), argmax[0], float(value[0]), float(up[0]), float(down[0]),
+                                  float(radii[0]), side, 0, 0, True, msg)
+    return MaxVariationResult(value, argmax, value.copy(), up, down, radii, side, 0, 0, True, msg)
+
+
+# ---------------------------------------------------------------------------
+# distance to the level sets
+
+
+def level_distance(f, x, delta, *, grad=None, hess=None, side="both", max_radius=None,
+                   n_starts=8, rng=None, tol=1e-10, xtol=1e-12):
+    r"""Distance to the neighbouring level sets,
+    :math:`\bar f(x, d) = \operatorname{dist}(x, \{y : |f(y) - f(x)| \ge d\})`.
+
+    Computed through the duality of the two profiles,
+    :math:`\bar f(x, d) = \inf\{r \ge 0 : f^\circ(x, r) \ge d\}`: the radius is
+    bracketed by doubling and then found by Brent's method on
+    :math:`r \mapsto f^\circ(x, r) - d`, each evaluation a call of
+    :func:`max_variation` (same seed, so the profile is a fixed function of ``r``).
+
+    Parameters
+    ----------
+    f, x, grad, hess, n_starts, rng, tol
+        As in :func:`max_variation`.
+    delta : float or 1-D array_like
+        Level gap ``d > 0``; an array gives the profile ``d -> f¯(x, d)``.
+    side : {"both", "up", "down"}
+        ``"up"`` measures the distance to ``{f >= f(x) + d}``, ``"down"`` to ``{f <= f(x) - d}``.
+    max_radius : float, optional
+        Search radius; beyond it the level set is declared empty (``value = inf``).
+        Default ``1e6 (1 + ‖x‖)``.
+    xtol : float
+        Relative tolerance on the distance.
+
+    Returns
+    -------
+    LevelDistanceResult
+        ``value``, ``nearest`` (a point with ``|f(nearest) - f(x)| >= d`` at distance ``<= value``).
+
+    Examples
+    --------
+    For :math:`f(y) = \|y\|^2` at the origin, :math:`\bar f(0, d) = \sqrt d`:
+
+    >>> res = level_distance(lambda y: float(y @ y), [0.0, 0.0], 0.25, grad=lambda y: 2 * y)
+    >>> round(res.value, 9)
+    0.5
+    """
+    _check_side(side)
+    x = as_point(x, "x")
+    delta = as_nonneg(delta, "delta", strictly_positive=True)
+    deltas = np.atleast_1d(delta).astype(float)
+    scalar = np.ndim(delta) == 0
+    if max_radius is None:
+        max_radius = 1e6 * (1.0 + np.linalg.norm(x))
+    max_radius = as_nonneg(max_radius, "max_radius", strictly_positive=True)
+
+    if isinstance(f, Quadratic):
+        vals, pts = [], []
+        for d in deltas:
+            v, p = f.level_distance(x, d, side=side)
+            vals.append(v)
+            pts.append(p)
+        msg = "exact: bisection on the closed-form profile of the quadratic"
+        if scalar:
+            return LevelDistanceResult(float(vals[0]), pts[0], float(deltas[0]), 0, True, msg)
+        return LevelDistanceResult(np.array(vals), pts, deltas, 0, True, msg)
+
+    nfev = 0
+    seed = rng if isinstance(rng, (int, np.integer)) or rng is None else int(_rng(rng).integers(2**31))
+
+    def prof(r):
+        nonlocal nfev
+        res = max_variation(f, x, r, grad=grad, hess=hess, side=side, n_starts=n_starts,
+                            rng=seed, tol=tol)
+        nfev += res.nfev
+        return res
+
+    order = np.argsort(deltas, kind="stable")
+    values = np.full(deltas.size, np.inf)
+    nearest = [None] * deltas.size
+    lo_prev = 0.0
+    r_guess = 1.0
+    for idx in order:
+        d = deltas[idx]
+        lo, hi = lo_prev, max(r_guess, lo_prev * 2.0, 1e-300)
+        res_hi = prof(hi)
+        if res_hi.value >= d:
+            while hi > 1e-300:  # shrink while still >= d
+                cand = 0.5 * hi
+                if cand <= lo:
+                    break
+                rc = prof(cand)
+                if rc.value >= d:
+                    hi, res_hi = cand, rc
+                else:
+                    lo = cand
+                    break
+        else:
+            while res_hi.value < d:
+                lo = hi
+                hi = 2.0 * hi
+                if hi > max_radius:
+                    res_hi = None
+                    break
+                res_hi = prof(hi)
+        if res_hi is None:
+            values[idx] = np.inf
+            lo_prev = lo
+            continue
+        if hi > lo * (1.0 + xtol):
+            try:
+                root = brentq(lambda r: prof(r).value - d, lo, hi, xtol=1e-300, rtol=max(xtol, 4.5e-16),
+                              maxiter=200)
+            except ValueError:  # f°(lo) >= d within rounding
+                root = hi
+            rr = prof(root)
+            k = 0
+            while rr.value < d and k < 60:  # step to the feasible side of the root
+                root = min(hi, root * (1.0 + 2.0 ** k * 4e-16) + 1e-300)
+                rr = prof(root)
+                k += 1
+            if rr.value >= d:
+                hi, res_hi = root, rr
+        values[idx] = hi
+        nearest[idx] = res_hi.argmax
+        lo_prev = lo
+        r_guess = hi
+    msg = "bisection/Brent on the profile r -> f°(x, r) computed by max_variation"
+    if scalar:
+        return LevelDistanceResult(float(values[0]), nearest[0], float(deltas[0]), nfev, False, msg)
+    return LevelDistanceResult(values, nearest, deltas, nfev, False, msg)
