@@ -110,12 +110,18 @@ class LevelDistanceResult:
 # local solver
 
 
-def _project(u, r):
+def _project(u, r, x=None):
+    """Project ``u`` on the ball ||u|| <= r; with ``x`` given, also make sure that the
+    floating-point point ``x + u`` lies in the ball around ``x`` (rounding of the sum
+    can push it one ulp out), so that every point evaluated is feasible."""
     nu = np.linalg.norm(u)
     if nu > r:
         u = u * (r / nu)
-        if np.linalg.norm(u) > r:  # one ulp over
-            u = u * np.nextafter(1.0, 0.0)
+    if x is not None:
+        shrink = 1.0
+        while np.linalg.norm((x + u) - x) > r:
+            shrink *= 1.0 - 4e-16
+            u = u * shrink
     return u
 
 
@@ -140,11 +146,11 @@ class _FDGrad:
         return g
 
 
-def _spg_max(phi, dphi, u, r, tol, max_iter, memory=8):
+def _spg_max(phi, dphi, u, r, tol, max_iter, x, memory=8):
     """Maximize phi over the ball ||u|| <= r by spectral projected gradient.
 
     Returns (u, phi(u), iterations). Works on psi = -phi (minimization)."""
-    u = _project(u, r)
+    u = _project(u, r, x)
     fu = -phi(u)
     g = -dphi(u)
     gn = np.linalg.norm(g)
@@ -161,7 +167,7 @@ def _spg_max(phi, dphi, u, r, tol, max_iter, memory=8):
         fref = max(hist[-memory:])
         lam = 1.0
         while True:
-            un = u + lam * d
+            un = _project(u + lam * d, r, x)
             fn = -phi(un)
             if fn <= fref + 1e-4 * lam * gd:
                 break
@@ -340,7 +346,7 @@ def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bo
                 starts = [pu.copy(), pu * (r / pr)] + starts
             bv, bu = pv, pu  # previous maximizer is feasible: monotone profile
             for u0 in starts:
-                u, val, it = _spg_max(phi, dphi, u0, r, tol, max_iter)
+                u, val, it = _spg_max(phi, dphi, u0, r, tol, max_iter, x)
                 iters += it
                 if val > bv:
                     bv, bu = val, u

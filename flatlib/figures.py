@@ -1,0 +1,74 @@
+"""Deterministic figure output for the notebooks.
+
+Every figure is written as PNG and PDF to the figures directory with the
+metadata that carries dates or versions stripped, so that re-running a notebook
+gives byte-identical files. The directory is ``$FLATLIB_FIGURES_DIR`` when set
+(``python -m flatlib reproduce`` sets it), else ``figures/`` at the root of the
+source checkout.
+
+This module imports matplotlib and selects the Agg backend unless a backend was
+already chosen; the core of flatlib never imports it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+if "MPLBACKEND" not in os.environ and not matplotlib.get_backend().lower().startswith(("module://matplotlib_inline", "agg")):
+    matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+__all__ = ["figures_dir", "savefig", "style"]
+
+PNG_METADATA = {"Software": None}
+PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None}
+
+
+def figures_dir():
+    """The directory figures are written to (created if missing)."""
+    env = os.environ.get("FLATLIB_FIGURES_DIR")
+    if env:
+        d = Path(env)
+    else:
+        root = Path(__file__).resolve().parents[1]
+        d = root / "figures" if (root / "pyproject.toml").exists() else Path.cwd() / "figures"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def style():
+    """A small, consistent style; fixed hash salt so that SVG ids are stable too."""
+    plt.rcParams.update({
+        "figure.dpi": 100,
+        "savefig.dpi": 120,
+        "font.size": 10,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "svg.hashsalt": "flatlib",
+        "figure.constrained_layout.use": True,
+    })
+
+
+def savefig(fig, name, formats=("png", "pdf")):
+    """Write ``fig`` to ``<figures_dir>/<name>.<fmt>`` without date or version metadata.
+
+    Returns the list of paths written.
+    """
+    if not name or "/" in name or "\\" in name:
+        raise ValueError(f"name must be a plain file stem, got {name!r}")
+    out = []
+    for fmt in formats:
+        path = figures_dir() / f"{name}.{fmt}"
+        if fmt == "png":
+            fig.savefig(path, format="png", metadata=PNG_METADATA)
+        elif fmt == "pdf":
+            fig.savefig(path, format="pdf", metadata=PDF_METADATA)
+        elif fmt == "svg":
+            fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None})
+        else:
+            raise ValueError(f"unsupported format {fmt!r}")
+        out.append(path)
+    return out
