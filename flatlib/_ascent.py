@@ -1,0 +1,217 @@
+"""Batched spectral projected gradient ascent on a ball (internal).
+
+All starting points are iterated together: one call of the (possibly
+vectorized) function per iteration for the whole batch, each start with its
+own Barzilai–Borwein step, nonmonotone Armijo search and stopping test
+(Birgin, Martínez & Raydan, SIAM J. Optim. 2000). Starts drop out of the batch
+as they converge.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ._validate import _short, check_callable
+
+
+class BatchFunction:
+    """``F(Y) -> (k,)`` for ``Y`` of shape ``(k, n)``; checks and counts.
+
+    With ``vectorized=True`` the user's ``f`` is called once on the whole
+    batch and must return shape ``(k,)``; otherwise it is called row by row and
+    must return a real scalar each time.
+    """
+
+    def __init__(self, f, n, vectorized=False, name="f"):
+        self.f = check_callable(f, name)
+        self.n = n
+        self.vectorized = vectorized
+        self.name = name
+        self.ncalls = 0  # points evaluated
+
+    def _scalar(self, v):
+        if isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{self.name} must return a real scalar, got a boolean")
+        if isinstance(v, np.ndarray):
+            if v.size != 1:
+                raise TypeError(f"{self.name} must return a scalar, got an array of shape {v.shape}")
+            v = v.reshape(())[()]
+        if not isinstance(v, (numbers.Real, np.floating, np.integer)):
+            raise TypeError(f"{self.name} must return a real scalar, got {type(v).__name__}")
+        return float(v)
+
+    def __call__(self, Y):
+        k = Y.shape[0]
+        self.ncalls += k
+        if self.vectorized:
+            v = self.f(Y)
+            try:
+                v = np.asarray(v, dtype=float)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"{self.name} must return a float array of shape ({k},)") from exc
+            if v.shape != (k,):
+                if v.size == k:
+                    v = v.reshape(k)
+                else:
+                    raise TypeError(f"{self.name} (vectorized) must return shape ({k},), got {v.shape}")
+        else:
+            v = np.array([self._scalar(self.f(y)) for y in Y])
+        bad = ~np.isfinite(v)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{self.name} returned {v[i]} at the point {_short(Y[i])}")
+        return v
+
+
+class BatchGradient:
+    """``G(Y) -> (k, n)``: the user's gradient (checked) or central differences."""
+
+    def __init__(self, grad, F, n, vectorized=False, name="grad"):
+        self.grad = None if grad is None else check_callable(grad, name)
+        self.F = F
+        self.n = n
+        self.vectorized = vectorized
+        self.name = name
+        self.ncalls = 0
+
+    def _check(self, g, k):
+        g = np.asarray(g, dtype=float)
+        if g.shape != (k, self.n):
+            if g.size == k * self.n:
+                g = g.reshape(k, self.n)
+            else:
+                raise ValueError(f"{self.name} must return an array of shape ({self.n},) per point, "
+                                 f"got {np.shape(g)}")
+        if not np.all(np.isfinite(g)):
+            raise ValueError(f"{self.name} returned non-finite values")
+        return g
+
+    def __call__(self, Y):
+        k = Y.shape[0]
+        if self.grad is None:
+            return self._fd(Y)
+        self.ncalls += k
+        if self.vectorized:
+            return self._check(self.grad(Y), k)
+        return self._check(np.array([np.asarray(self.grad(y), dtype=float).reshape(-1) for y in Y]), k)
+
+    def _fd(self, Y):
+        k, n = Y.shape
+        h = 6e-6 * np.maximum(1.0, np.abs(Y))  # ~ eps^(1/3): O(h²) truncation, O(eps/h) rounding
+        P = np.repeat(Y[:, None, :], 2 * n, axis=1)  # (k, 2n, n)
+        idx = np.arange(n)
+        P[:, idx, idx] += h
+        P[:, n + idx, idx] -= h
+        v = self.F(P.reshape(k * 2 * n, n)).reshape(k, 2 * n)
+        return (v[:, :n] - v[:, n:]) / (2.0 * h)
+
+
+def project_rows(U, r, x):
+    """Project each row of ``U`` on the ball of radius ``r`` so that the floating-point
+    point ``x + u`` itself lies in the ball around ``x``."""
+    nu = np.linalg.norm(U, axis=1)
+    over = nu > r
+    if over.any():
+        U = U.copy()
+        U[over] *= (r / nu[over])[:, None]
+    for _ in range(8):
+        out = np.linalg.norm((x + U) - x, axis=1) > r
+        if not out.any():
+            break
+        U = U.copy()
+        U[out] *= 1.0 - 4e-16 * 2.0 ** _
+    return U
+
+
+def spg_ball_max_signed(F, G, fx, sign, U0, r, x, tol=1e-10, max_iter=500, memory=8):
+    """Row ``j`` maximizes ``sign[j] * (F(x + u) - fx)`` over ``||u|| <= r`` from ``U0[j]``."""
+    def phi(U, idx):
+        return sign[idx] * (F(x + U) - fx)
+
+    def dphi(U, idx):
+        return sign[idx, None] * G(x + U)
+
+    return spg_ball_max(phi, dphi, U0, r, x, tol, max_iter, memory)
+
+
+def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
+    """Maximize ``phi`` over ``||u|| <= r`` from every row of ``U0`` (batched SPG).
+
+    ``phi(U, rows) -> (k,)``, ``dphi(U, rows) -> (k, n)``, where ``rows`` are the indices
+    of the starts the batch ``U`` belongs to. Returns ``(U, values, iterations)``.
+    Stops a start when the projected-gradient step is below ``sqrt(tol) r`` (the value
+    error is then second order, ~ tol r² curvature) or when its value stalls.
+    """
+    U = project_rows(np.asarray(U0, dtype=float), r, x)
+    k = U.shape[0]
+    allrows = np.arange(k)
+    F = -phi(U, allrows)
+    G = -dphi(U, allrows)
+    gn = np.linalg.norm(G, axis=1)
+    alpha = r / np.maximum(gn, 1e-300)
+    hist = np.repeat(F[:, None], memory, axis=1)
+    active = gn > 0
+    stop_step = np.sqrt(tol) * r
+    total = 0
+    for it in range(max_iter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        total += idx.size
+        Ua, Ga, Fa = U[idx], G[idx], F[idx]
+        D = project_rows(Ua - alpha[idx, None] * Ga, r, x) - Ua
+        dn = np.linalg.norm(D, axis=1)
+        gd = np.einsum("ij,ij->i", Ga, D)
+        done = (dn <= stop_step) | (gd >= 0)
+        if done.any():
+            active[idx[done]] = False
+            keep = ~done
+            idx, Ua, Ga, Fa, D, dn, gd = idx[keep], Ua[keep], Ga[keep], Fa[keep], D[keep], dn[keep], gd[keep]
+            if idx.size == 0:
+                break
+        fref = hist[idx].max(axis=1)
+        lam = np.ones(idx.size)
+        Un = Ua.copy()
+        Fn = Fa.copy()
+        pending = np.ones(idx.size, bool)
+        stalled = np.zeros(idx.size, bool)
+        for _ in range(60):
+            p = np.flatnonzero(pending)
+            Ut = project_rows(Ua[p] + lam[p, None] * D[p], r, x)
+            Ft = -phi(Ut, idx[p])
+            ok = Ft <= fref[p] + 1e-4 * lam[p] * gd[p]
+            Un[p[ok]], Fn[p[ok]] = Ut[ok], Ft[ok]
+            pending[p[ok]] = False
+            bad = p[~ok]
+            if bad.size:
+                denom = 2.0 * (Ft[~ok] - Fa[bad] - lam[bad] * gd[bad])
+                lt = np.where(denom > 0, -gd[bad] * lam[bad] ** 2 / np.where(denom > 0, denom, 1.0),
+                              0.5 * lam[bad])
+                lam[bad] = np.minimum(np.maximum(lt, 0.1 * lam[bad]), 0.5 * lam[bad])
+                tiny = lam[bad] * dn[bad] <= 1e-16 * r
+                stalled[bad[tiny]] = True
+                pending[bad[tiny]] = False
+            if not pending.any():
+                break
+        stalled |= pending
+        if stalled.any():
+            active[idx[stalled]] = False
+        mv = ~stalled
+        idx, Un, Fn, Ua, Ga, Fa = idx[mv], Un[mv], Fn[mv], Ua[mv], Ga[mv], Fa[mv]
+        if idx.size == 0:
+            continue
+        Gn = -dphi(Un, idx)
+        S = Un - Ua
+        Yv = Gn - Ga
+        sy = np.einsum("ij,ij->i", S, Yv)
+        ss = np.einsum("ij,ij->i", S, S)
+        gnn = np.maximum(np.linalg.norm(Gn, axis=1), 1e-300)
+        bb = np.where(sy > 0, ss / np.where(sy > 0, sy, 1.0), r / gnn)
+        alpha[idx] = np.clip(bb, 1e-14 * r / gnn, 1e14)
+        small = (np.abs(Fn - Fa) <= tol * np.maximum(np.abs(Fn), 1e-300)) & (np.sqrt(ss) <= stop_step)
+        U[idx], F[idx], G[idx] = Un, Fn, Gn
+        hist[idx] = np.roll(hist[idx], -1, axis=1)
+        hist[idx, -1] = Fn
+        active[idx[small]] = False
+    return U, -F, total
