@@ -22,8 +22,8 @@ reproduce: $(STAMP)
 	$(PY) -m flatlib reproduce --jobs $(JOBS)
 
 test: $(STAMP)
-	$(PY) -m pytest tests
-	$(PY) -m pytest --nbval notebooks -p no:randomly
+	$(PY) -m pytest tests flatlib --doctest-modules
+	$(PY) -m pytest --nbval --nbval-current-env notebooks --ignore=notebooks/src
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks

@@ -145,7 +145,8 @@ def _directions(x, n, gx, H, rng, n_starts):
 
 
 def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bound=None,
-                  side="both", n_starts=8, rng=None, tol=1e-10, max_iter=500, vectorized=False):
+                  side="both", n_starts=8, starts=None, rng=None, tol=1e-10, max_iter=500,
+                  vectorized=False):
     r"""Maximal variation :math:`f^\circ(x, r) = \sup_{\|y-x\|\le r} |f(y) - f(x)|`.
 
     Parameters
@@ -172,6 +173,9 @@ def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bo
         ``"down"``: :math:`f(x) - \inf_B f`; ``"both"``: the larger, i.e. :math:`f^\circ`.
     n_starts : int
         Number of random starting points on the sphere (besides the structured ones).
+    starts : array_like, shape (k, n) or (n,), optional
+        Extra starting *directions* (scaled to the sphere of each radius, both signs), e.g. a
+        top Hessian eigenvector computed by Lanczos when a dense ``hess`` is out of reach.
     rng : None, int or numpy.random.Generator
         Seed for the random starts (``None`` means seed 0: results are deterministic).
     tol : float
@@ -242,6 +246,16 @@ def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bo
         H = 0.5 * (H + H.T)
     gen = _rng(rng)
     dirs = _directions(x, n, gx, H, gen, n_starts)
+    if starts is not None:
+        S = np.atleast_2d(np.asarray(starts, dtype=float))
+        if S.ndim != 2 or S.shape[1] != n or not np.all(np.isfinite(S)):
+            raise ValueError(f"starts must be a finite array of shape (k, {n})")
+        norms = np.linalg.norm(S, axis=1)
+        if np.any(norms == 0):
+            raise ValueError("starts must not contain zero directions")
+        S = S / norms[:, None]
+        for s_ in (+1, -1):
+            dirs[s_] = list(S) + list(-S) + dirs[s_]
     sides = (+1, -1) if side == "both" else ((+1,) if side == "up" else (-1,))
 
     order = np.argsort(radii, kind="stable")

@@ -256,3 +256,23 @@ def test_nan_inside_the_ball_is_reported():
 def test_level_distance_bad_delta(delta):
     with pytest.raises(ValueError, match="delta"):
         level_distance(sxy, [1.0, 1.0], delta)
+
+
+def test_user_starts_are_used_and_checked():
+    Q = np.diag([1.0, 5.0, 2.0])
+    f = lambda y: float(0.5 * y @ Q @ y)
+    res = max_variation(f, np.zeros(3), 0.2, grad=lambda y: Q @ y, n_starts=0, starts=[[0.0, 1.0, 0.0]])
+    assert res.value == pytest.approx(0.5 * 5 * 0.04, rel=1e-12)
+    with pytest.raises(ValueError, match="starts"):
+        max_variation(f, np.zeros(3), 0.2, starts=[[0.0, 0.0, 0.0]])
+    with pytest.raises(ValueError, match="starts"):
+        max_variation(f, np.zeros(3), 0.2, starts=[[1.0, 0.0]])
+
+
+def test_vectorized_matches_scalar():
+    fv = lambda Y: 0.5 * (Y[:, 0] * Y[:, 1] - 1.0) ** 2
+    a = max_variation(fv, [2.0, 0.5], np.array([0.01, 0.1, 0.5]), vectorized=True)
+    b = max_variation(sxy, [2.0, 0.5], np.array([0.01, 0.1, 0.5]))
+    assert np.allclose(a.value, b.value, rtol=1e-9)
+    with pytest.raises(TypeError, match="f"):
+        max_variation(lambda Y: 1.0, [2.0, 0.5], 0.1, vectorized=True)
