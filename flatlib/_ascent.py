@@ -115,12 +115,12 @@ def project_rows(U, r, x):
     if over.any():
         U = U.copy()
         U[over] *= (r / nu[over])[:, None]
-    for _ in range(8):
+    for i in range(64):
         out = np.linalg.norm((x + U) - x, axis=1) > r
         if not out.any():
             break
         U = U.copy()
-        U[out] *= 1.0 - 4e-16 * 2.0 ** _
+        U[out] *= 1.0 - min(4e-16 * 2.0 ** i, 0.5)
     return U
 
 
@@ -135,13 +135,36 @@ def spg_ball_max_signed(F, G, fx, sign, U0, r, x, tol=1e-10, max_iter=500, memor
     return spg_ball_max(phi, dphi, U0, r, x, tol, max_iter, memory)
 
 
+def _tangent(G, U, r):
+    """Riemannian gradient on the sphere for rows on the boundary whose descent direction
+    -G points outward (the constraint is active there); G itself elsewhere."""
+    nrm2 = np.einsum("ij,ij->i", U, U)
+    radial = np.einsum("ij,ij->i", G, U)
+    on = (nrm2 >= (r * (1 - 1e-10)) ** 2) & (radial < 0)
+    T = G.copy()
+    T[on] -= (radial[on] / nrm2[on])[:, None] * U[on]
+    return T, on
+
+
+def _to_sphere(V, r, x):
+    nv = np.maximum(np.linalg.norm(V, axis=1), 1e-300)
+    return project_rows(V * (r / nv)[:, None], r, x)
+
+
 def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
     """Maximize ``phi`` over ``||u|| <= r`` from every row of ``U0`` (batched SPG).
 
     ``phi(U, rows) -> (k,)``, ``dphi(U, rows) -> (k, n)``, where ``rows`` are the indices
     of the starts the batch ``U`` belongs to. Returns ``(U, values, iterations)``.
-    Stops a start when the projected-gradient step is below ``sqrt(tol) r`` (the value
-    error is then second order, ~ tol r² curvature) or when its value stalls.
+
+    Interior rows take projected Barzilai–Borwein steps. Rows on the sphere whose
+    ascent direction points outward (active constraint) move along the sphere
+    instead: a Riemannian gradient step ``u -> r (u - a g_T)/||u - a g_T||`` with the
+    Barzilai–Borwein step computed from tangent gradients. (Projecting the plain step
+    on the ball would cap the effective step at ``r²/|g.u|``, a power iteration, slow
+    when the top of the spectrum is clustered.)
+    Stops a start when its step is below ``sqrt(tol) r`` (the value error is then second
+    order, ~ tol r² curvature) or when its value stalls.
     """
     U = project_rows(np.asarray(U0, dtype=float), r, x)
     k = U.shape[0]
@@ -149,7 +172,7 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
     F = -phi(U, allrows)
     G = -dphi(U, allrows)
     gn = np.linalg.norm(G, axis=1)
-    alpha = r / np.maximum(gn, 1e-300)
+    alpha = r / np.maximum(gn, 1e-150)
     hist = np.repeat(F[:, None], memory, axis=1)
     active = gn > 0
     stop_step = np.sqrt(tol) * r
@@ -160,14 +183,24 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
             break
         total += idx.size
         Ua, Ga, Fa = U[idx], G[idx], F[idx]
-        D = project_rows(Ua - alpha[idx, None] * Ga, r, x) - Ua
+        Ta, on = _tangent(Ga, Ua, r)
+        al = alpha[idx]
+        off = ~on
+        # alpha may come from a tangent gradient: cap the interior step at ~r as well
+        al[off] = np.minimum(al[off], 1e3 * r / np.maximum(np.linalg.norm(Ga[off], axis=1), 1e-300))
+        D = np.empty_like(Ua)
+        D[off] = project_rows(Ua[off] - al[off, None] * Ga[off], r, x) - Ua[off]
+        if on.any():
+            D[on] = _to_sphere(Ua[on] - al[on, None] * Ta[on], r, x) - Ua[on]
         dn = np.linalg.norm(D, axis=1)
         gd = np.einsum("ij,ij->i", Ga, D)
+        gd[on] = -al[on] * np.einsum("ij,ij->i", Ta[on], Ta[on])
         done = (dn <= stop_step) | (gd >= 0)
         if done.any():
             active[idx[done]] = False
             keep = ~done
-            idx, Ua, Ga, Fa, D, dn, gd = idx[keep], Ua[keep], Ga[keep], Fa[keep], D[keep], dn[keep], gd[keep]
+            idx, Ua, Ga, Fa, Ta, on, al, D, dn, gd = (idx[keep], Ua[keep], Ga[keep], Fa[keep], Ta[keep],
+                                                      on[keep], al[keep], D[keep], dn[keep], gd[keep])
             if idx.size == 0:
                 break
         fref = hist[idx].max(axis=1)
@@ -179,6 +212,10 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
         for _ in range(60):
             p = np.flatnonzero(pending)
             Ut = project_rows(Ua[p] + lam[p, None] * D[p], r, x)
+            ps = on[p]
+            if ps.any():
+                q = p[ps]
+                Ut[ps] = _to_sphere(Ua[q] - (lam[q] * al[q])[:, None] * Ta[q], r, x)
             Ft = -phi(Ut, idx[p])
             ok = Ft <= fref[p] + 1e-4 * lam[p] * gd[p]
             Un[p[ok]], Fn[p[ok]] = Ut[ok], Ft[ok]
@@ -198,17 +235,19 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
         if stalled.any():
             active[idx[stalled]] = False
         mv = ~stalled
-        idx, Un, Fn, Ua, Ga, Fa = idx[mv], Un[mv], Fn[mv], Ua[mv], Ga[mv], Fa[mv]
+        idx, Un, Fn, Ua, Fa, Ta = idx[mv], Un[mv], Fn[mv], Ua[mv], Fa[mv], Ta[mv]
         if idx.size == 0:
             continue
         Gn = -dphi(Un, idx)
+        Tn, _ = _tangent(Gn, Un, r)
         S = Un - Ua
-        Yv = Gn - Ga
+        Yv = Tn - Ta
         sy = np.einsum("ij,ij->i", S, Yv)
         ss = np.einsum("ij,ij->i", S, S)
-        gnn = np.maximum(np.linalg.norm(Gn, axis=1), 1e-300)
+        gnn = np.maximum(np.linalg.norm(Tn, axis=1), 1e-300)
         bb = np.where(sy > 0, ss / np.where(sy > 0, sy, 1.0), r / gnn)
-        alpha[idx] = np.clip(bb, 1e-14 * r / gnn, 1e14)
+        # a step longer than ~r is useless in a ball of radius r: cap it (avoids overflow)
+        alpha[idx] = np.clip(bb, 1e-14 * r / gnn, 1e3 * r / gnn)
         small = (np.abs(Fn - Fa) <= tol * np.maximum(np.abs(Fn), 1e-300)) & (np.sqrt(ss) <= stop_step)
         U[idx], F[idx], G[idx] = Un, Fn, Gn
         hist[idx] = np.roll(hist[idx], -1, axis=1)
