@@ -42,18 +42,19 @@ def _trs_max(lam, ct, r):
             return float(ct @ u + 0.5 * np.sum(lam * u * u)), u
     # Boundary: u(mu) = ct / (mu - lam), mu >= max(lmax, 0), ||u(mu)|| = r.
     top = np.abs(lam - lmax) <= 1e-13 * scale
-    small = np.abs(ct[top]) <= 1e-14 * max(cn, 1e-300)
     mu0 = max(lmax, 0.0)
-    if np.all(small) and lmax >= 0:
-        # Possible hard case: the linear term misses the top eigenspace.
+    # Hard case (or numerically so): the linear term (almost) misses the top eigenspace,
+    # relative to the size of the problem, or the pole is within one ulp of mu0.
+    ct_top = np.linalg.norm(ct[top])
+    near_pole = mu0 + cn / r <= mu0
+    if lmax >= 0 and (ct_top <= 1e-14 * (cn + scale * r) or near_pole):
         rest = ~top
         u = np.zeros(n)
-        denom = lmax - lam[rest]
-        u[rest] = ct[rest] / denom
+        u[rest] = ct[rest] / (lmax - lam[rest])
         nr = np.linalg.norm(u)
         if nr <= r:
             k = np.flatnonzero(top)[0]
-            u[k] = np.sqrt(max(r * r - nr * nr, 0.0))
+            u[k] = np.copysign(np.sqrt(max(r * r - nr * nr, 0.0)), ct[k] if ct[k] != 0 else 1.0)
             return float(ct @ u + 0.5 * np.sum(lam * u * u)), u
 
     def norm_u(mu):
