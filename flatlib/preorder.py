@@ -24,10 +24,12 @@ from ._validate import as_nonneg, as_point
 from .profiles import max_variation
 
 __all__ = ["flatness_order", "compare_flatness", "FlatnessOrderResult", "ComparisonResult",
-           "DEFAULT_RADII"]
+           "DEFAULT_RADII", "STRONG_RADII"]
 
 #: Default radii for fits and comparisons: 9 points from 1e-3 to 1e-1.
 DEFAULT_RADII = np.geomspace(1e-3, 1e-1, 9)
+#: Default radii for the strong comparison (every radius, not only small ones): 1e-3 to 10.
+STRONG_RADII = np.geomspace(1e-3, 10.0, 13)
 
 
 @dataclass
@@ -79,9 +81,9 @@ class ComparisonResult:
     message: str
 
 
-def _radii(radii):
+def _radii(radii, default=DEFAULT_RADII):
     if radii is None:
-        return DEFAULT_RADII.copy()
+        return default.copy()
     r = np.atleast_1d(as_nonneg(radii, "radii", strictly_positive=True)).astype(float)
     return np.sort(r)
 
@@ -146,9 +148,12 @@ def compare_flatness(f, x, y, *, mode="eventual", radii=None, rtol=1e-6, order_t
     ----------
     f : callable
     x, y : array_like, shape (n,)
-    mode : {"eventual", "asymptotic"}
+    mode : {"eventual", "strong", "asymptotic"}
         ``"eventual"``: :math:`x \preceq y` iff :math:`f^\circ(x,r) \le f^\circ(y,r)(1+\mathrm{rtol})`
-        at every radius of the grid. ``"asymptotic"``: compare the leading terms
+        at every radius of the grid (small radii by default). ``"strong"``: the same test on a
+        grid of small *and* large radii (default ``STRONG_RADII``, 1e-3 to 10): evidence that
+        the inequality holds for every radius, the strong flatness of the paper.
+        ``"asymptotic"``: compare the leading terms
         :math:`c_x r^{a_x}` and :math:`c_y r^{a_y}`: a larger order is flatter; with equal orders
         (within ``order_tol``), compare :math:`\lim f^\circ(x,r)/f^\circ(y,r)`, estimated at the
         smallest radius, to 1 within ``rtol``.
@@ -172,18 +177,18 @@ def compare_flatness(f, x, y, *, mode="eventual", radii=None, rtol=1e-6, order_t
     >>> compare_flatness(f, [1.0, 1.0], [2.0, 0.5]).sign
     -1
     """
-    if mode not in ("eventual", "asymptotic"):
-        raise ValueError(f"mode must be 'eventual' or 'asymptotic', got {mode!r}")
+    if mode not in ("eventual", "strong", "asymptotic"):
+        raise ValueError(f"mode must be 'eventual', 'strong' or 'asymptotic', got {mode!r}")
     x = as_point(x, "x")
     y = as_point(y, "y", n=x.size)
-    r = _radii(radii)
+    r = _radii(radii, STRONG_RADII if mode == "strong" else DEFAULT_RADII)
     if not (np.isfinite(rtol) and rtol >= 0):
         raise ValueError(f"rtol must be >= 0, got {rtol!r}")
     px = np.asarray(max_variation(f, x, r, **kwargs).value, dtype=float)
     py = np.asarray(max_variation(f, y, r, **kwargs).value, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(py > 0, px / py, np.where(px > 0, np.inf, 1.0))
-    if mode == "eventual":
+    if mode in ("eventual", "strong"):
         x_le = bool(np.all(px <= py * (1 + rtol)))
         y_le = bool(np.all(py <= px * (1 + rtol)))
         if x_le and y_le:
