@@ -46,6 +46,10 @@ class FlatnessOrderResult:
         ``c`` refitted with the order fixed at ``order_rational``.
     local_slopes : ndarray
         Slopes of ``log f°`` between consecutive radii (should flatten out as ``r -> 0``).
+    settled : bool
+        Whether the local slopes over the smallest decade of radii agree within
+        ``slope_tol``; if not (e.g. an oscillating, non-definable profile), there is no
+        reliable leading term and ``order_rational`` is ``None``.
     residual : float
         Root-mean-square residual of the log-log fit.
     radii, values : ndarray
@@ -57,6 +61,7 @@ class FlatnessOrderResult:
     order_rational: object
     constant_at_rational: object
     local_slopes: np.ndarray
+    settled: bool
     residual: float
     radii: np.ndarray
     values: np.ndarray
@@ -88,7 +93,13 @@ def _radii(radii, default=DEFAULT_RADII):
     return np.sort(r)
 
 
-def flatness_order(f, x, radii=None, **kwargs):
+def _smallest_decade(r):
+    """Indices of the radii within a factor 10 of the smallest (at least 3 when possible)."""
+    k = int(np.sum(r <= 10.0 * r[0]))
+    return slice(0, max(k, min(3, r.size)))
+
+
+def flatness_order(f, x, radii=None, *, slope_tol=0.1, **kwargs):
     r"""Flatness order and constant :math:`(a, c)` with :math:`f^\circ(x,r) \approx c\,r^a` as :math:`r\to0`.
 
     Parameters
@@ -98,6 +109,9 @@ def flatness_order(f, x, radii=None, **kwargs):
     radii : 1-D array_like of positive floats, optional
         Radii of the fit (default ``DEFAULT_RADII``, 1e-3 to 1e-1); use small ones,
         since the fit measures the leading term only.
+    slope_tol : float
+        Largest spread of the local slopes over the smallest decade for the leading term
+        to count as settled.
     **kwargs
         Passed to :func:`flatlib.max_variation` (``grad``, ``hess``, ``rng`` ...).
 
@@ -122,7 +136,7 @@ def flatness_order(f, x, radii=None, **kwargs):
     res = max_variation(f, x, r, **kwargs)
     v = np.asarray(res.value, dtype=float)
     if np.any(v <= 0):
-        return FlatnessOrderResult(np.inf, 0.0, None, None, np.full(r.size - 1, np.nan), np.nan, r, v,
+        return FlatnessOrderResult(np.inf, 0.0, None, None, np.full(r.size - 1, np.nan), False, np.nan, r, v,
                                    "f° vanishes at some radius: f is constant near x at that scale "
                                    "(order +inf)")
     lr, lv = np.log(r), np.log(v)
@@ -130,18 +144,25 @@ def flatness_order(f, x, radii=None, **kwargs):
     (a, logc), *_ = np.linalg.lstsq(A, lv, rcond=None)
     resid = float(np.sqrt(np.mean((A @ np.array([a, logc]) - lv) ** 2)))
     slopes = np.diff(lv) / np.diff(lr)
+    dec = slopes[_smallest_decade(r)][: max(1, r.size - 1)]
+    settled = bool(np.ptp(dec) <= slope_tol) if dec.size else False
     frac = Fraction(float(a)).limit_denominator(6)
-    rational = frac if abs(float(frac) - a) <= 0.02 else None
+    rational = frac if (settled and abs(float(frac) - a) <= 0.02) else None
     c_rat = None
     if rational is not None:
         # constant with the order fixed, from the smaller half of the radii
         h = max(2, r.size // 2)
         c_rat = float(np.exp(np.mean(lv[:h] - float(rational) * lr[:h])))
     msg = f"log-log least squares on {r.size} radii in [{r[0]:.3g}, {r[-1]:.3g}]"
-    return FlatnessOrderResult(float(a), float(np.exp(logc)), rational, c_rat, slopes, resid, r, v, msg)
+    if not settled:
+        msg += (f"; the local slopes over the smallest decade spread by {np.ptp(dec):.3g} > {slope_tol}: "
+                "no settled leading term")
+    return FlatnessOrderResult(float(a), float(np.exp(logc)), rational, c_rat, slopes, settled, resid, r, v,
+                               msg)
 
 
-def compare_flatness(f, x, y, *, mode="eventual", radii=None, rtol=1e-6, order_tol=0.05, **kwargs):
+def compare_flatness(f, x, y, *, mode="eventual", radii=None, rtol=1e-6, order_tol=0.05,
+                     settle_tol=0.05, **kwargs):
     r"""Compare two points in the flatness preorder.
 
     Parameters
@@ -156,11 +177,15 @@ def compare_flatness(f, x, y, *, mode="eventual", radii=None, rtol=1e-6, order_t
         ``"asymptotic"``: compare the leading terms
         :math:`c_x r^{a_x}` and :math:`c_y r^{a_y}`: a larger order is flatter; with equal orders
         (within ``order_tol``), compare :math:`\lim f^\circ(x,r)/f^\circ(y,r)`, estimated at the
-        smallest radius, to 1 within ``rtol``.
+        smallest radius, to 1 within ``rtol``. The verdict is ``None`` when the leading terms
+        have not settled on the grid: local slopes spreading (see :func:`flatness_order`) or the
+        ratio varying by more than ``settle_tol`` (relative) over the smallest decade of radii,
+        as for oscillating, non-definable profiles whose ratio has no limit.
     radii : 1-D array_like, optional
         Default ``DEFAULT_RADII``.
     rtol : float
     order_tol : float
+    settle_tol : float
     **kwargs
         Passed to :func:`flatlib.max_variation`.
 
@@ -202,9 +227,18 @@ def compare_flatness(f, x, y, *, mode="eventual", radii=None, rtol=1e-6, order_t
         return ComparisonResult(sign, mode, r, px, py, ratio, msg)
     ox = flatness_order(f, x, r, **kwargs)
     oy = flatness_order(f, y, r, **kwargs)
-    if abs(ox.order - oy.order) > order_tol:
+    dec = ratio[_smallest_decade(r)]
+    spread = float(np.max(dec) / np.min(dec) - 1.0) if np.all(np.isfinite(dec)) and np.min(dec) > 0 else np.inf
+    if not (ox.settled and oy.settled):
+        sign = None
+        msg = "no settled leading term (local slopes spread over the smallest decade): cannot compare"
+    elif abs(ox.order - oy.order) > order_tol:
         sign = -1 if ox.order > oy.order else 1
         msg = f"orders differ: a_x = {ox.order:.3f}, a_y = {oy.order:.3f} (higher order is flatter)"
+    elif spread > settle_tol:
+        sign = None
+        msg = (f"same order {ox.order:.3f}, but the ratio of profiles varies by {spread:.3g} over the "
+               "smallest decade: no limit on the grid, cannot compare")
     else:
         lim = ratio[0]
         if lim < 1 - rtol:

@@ -96,3 +96,21 @@ def test_bad_arguments(kwargs, word):
 def test_mismatched_points():
     with pytest.raises(ValueError, match="y"):
         compare_flatness(sxy, [1.0, 1.0], [2.0, 0.5, 1.0])
+
+
+def _osc(t, phase):
+    return 0.0 if t == 0.0 else t * t * (2.0 + np.sin(np.log(abs(t)) + phase))
+
+
+def test_oscillating_profiles_have_no_settled_leading_term():
+    # F = min(g_0(t), g_pi(t - 1)), g_phi(t) = t²(2 + sin(log|t| + phi)): F°(0, r) = r²(2 + sin log r)
+    # and F°(1, r) = r²(2 - sin log r); their ratio oscillates in [1/3, 3] with no limit.
+    F = lambda y: min(_osc(y[0], 0.0), _osc(y[0] - 1.0, np.pi))
+    for k in (7, 9):  # smallest radius where sin log r = +1 or -1
+        grid = np.geomspace(np.exp(-k * np.pi / 2), 1e-1, 21)
+        res = compare_flatness(F, [0.0], [1.0], mode="asymptotic", radii=grid)
+        assert res.sign is None, res.message
+        fo = flatness_order(F, [0.0], radii=grid)
+        assert not fo.settled and fo.order_rational is None
+        # local slope 2 + cos s/(2 + sin s) sweeps [2 - 1/sqrt(3), 2 + 1/sqrt(3)]
+        assert fo.local_slopes.max() - fo.local_slopes.min() > 0.5
