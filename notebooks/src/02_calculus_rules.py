@@ -1,0 +1,449 @@
+# %% [markdown]
+# # Calculus rules for the maximal variation
+#
+# The *maximal variation* of $f:\mathbb R^n\to\mathbb R$ around $x$ is
+# $f^\circ(x,r)=\sup_{\|y-x\|\le r}|f(y)-f(x)|$. After the two dual flatness profiles, the
+# paper develops calculus rules for it. This notebook checks each of them numerically,
+# on random instances, against `flatlib.max_variation`:
+#
+# 1. **affine maps**: $(af+c)^\circ=|a|\,f^\circ$; $(f\circ Q)^\circ(x,r)=f^\circ(Qx,r)$ for an
+#    isometry $Q$; $(f\circ A)^\circ(x,r)\le f^\circ(Ax,\|A\|_2 r)$ for a linear $A$;
+# 2. **sums, max/min, Lipschitz outer maps**: $(f+g)^\circ\le f^\circ+g^\circ$;
+#    $\max(f,g)^\circ\le\max(f^\circ,g^\circ)$ (and the same for $\min$);
+#    $(\varphi\circ f)^\circ\le L f^\circ$ for an $L$-Lipschitz $\varphi$;
+# 3. **separable sums** $h(x_1,x_2)=f(x_1)+g(x_2)$ at a pair of local minima:
+#    $h^\circ((x_1,x_2),r)=\max_{r_1^2+r_2^2\le r^2}f^\circ(x_1,r_1)+g^\circ(x_2,r_2)$;
+# 4. **first order** at a differentiable point: $f^\circ(x,r)=\|\nabla f(x)\|\,r+o(r)$;
+# 5. **second order** at a critical point of a $C^2$ function:
+#    $f^\circ(x,r)=\tfrac12\|\nabla^2f(x)\|_2\,r^2+o(r^2)$, with $\|\cdot\|_2=\max_i|\lambda_i|$;
+# 6. **nonsmooth first order** for locally Lipschitz, directionally differentiable $f$:
+#    $f^\circ(x,r)=r\max_{\|u\|\le1}|f'(x;u)|+o(r)$, e.g. $|xy-1|$;
+# 7. **definable functions** have a leading term $c\,r^a$ (rational $a$ for semialgebraic $f$),
+#    so the eventual flatness order between two points is total; an oscillation of type
+#    $x^2(2+\sin\log|x|)$ breaks this.
+#
+# The leading constants of rules 4–6 are in `flatlib.calculus`; rules 1–2 need no code.
+
+# %% tags=["parameters"]
+seed = 0
+n_instances = 12   # random instances per rule
+fast = True        # fewer radii in the figures and a shallower oscillation grid
+
+# %%
+import numpy as np
+import matplotlib.pyplot as plt
+from IPython.display import Image, display
+
+from flatlib import Quadratic, compare_flatness, flatness_order, max_variation
+from flatlib.calculus import (directional_constant, first_order_constant, second_order_constant,
+                              separable_max_variation)
+from flatlib.figures import savefig, style
+
+style()
+rng = np.random.default_rng(seed)
+n_radii = 25 if fast else 60
+rows = []
+
+
+def mv(f, x, r, **kw):
+    return max_variation(f, x, r, **kw).value
+
+
+def record(rule, data, kind, values, tol):
+    """kind '=': relative errors (worst = max); '<=': relative slacks (rhs - lhs)/rhs
+    (worst = min, negative means violated); 'lim': error / certified bound (worst = max)."""
+    values = np.asarray(values, dtype=float)
+    if kind == "<=":
+        worst, ok = float(values.min()), bool(values.min() >= -tol)
+    elif kind == "=":
+        worst, ok = float(values.max()), bool(values.max() <= tol)
+    else:
+        worst, ok = float(values.max()), bool(values.max() <= 1 + tol)
+    rows.append((rule, data, kind, values.size, worst, ok))
+    return ok
+
+
+def show(fig, name):
+    """Save PNG + PDF into figures/ and show the saved PNG inline (same output under any backend)."""
+    png = savefig(fig, name)[0]
+    plt.close(fig)
+    display(Image(filename=str(png)))
+
+
+def fmt(v):
+    return "< 1e-9" if abs(v) < 1e-9 else f"{v:.2e}"
+
+
+def rand_sym(n):
+    A = rng.standard_normal((n, n))
+    return 0.5 * (A + A.T)
+
+
+def rand_quadratic(n):
+    return Quadratic(rand_sym(n), rng.standard_normal(n), float(rng.standard_normal()))
+
+
+def rand_orth(n):
+    Q, R = np.linalg.qr(rng.standard_normal((n, n)))
+    return Q * np.sign(np.diag(R))
+
+
+class SinSum:
+    """s(y) = Σ sin(w_i·y + β_i) + ½μ||y||²; ||∇²s||₂ <= H = Σ||w_i||² + |μ| everywhere."""
+
+    def __init__(self, n, k=3, mu=0.5):
+        self.W = rng.standard_normal((k, n))
+        self.beta = rng.uniform(0, 2 * np.pi, k)
+        self.mu = mu
+        self.H = float(np.sum(self.W ** 2) + abs(mu))
+
+    def __call__(self, y):
+        return float(np.sum(np.sin(self.W @ y + self.beta)) + 0.5 * self.mu * y @ y)
+
+    def grad(self, y):
+        return self.W.T @ np.cos(self.W @ y + self.beta) + self.mu * y
+
+
+def rel(a, b):
+    return abs(a - b) / max(abs(b), 1e-300)
+
+
+def slack(lhs, rhs):
+    return (rhs - lhs) / max(abs(rhs), 1e-300)
+
+
+# %% [markdown]
+# ## 1. Affine maps inside and outside
+#
+# Quadratics $q(y)=\tfrac12y^\top Qy+b^\top y+c$ have exact profiles (two trust-region
+# subproblems) and the family is closed under $aq+c$, $q\circ A$ and sums, so the rules are
+# checked exactly on them; on a non-quadratic smooth function (a sum of sines) both sides
+# are numerical and agree to the solver's tolerance.
+
+# %%
+e_aff_q, e_aff_s, e_iso_q, e_iso_s, s_lin = [], [], [], [], []
+for _ in range(n_instances):
+    n = int(rng.integers(1, 5))
+    q, x, r = rand_quadratic(n), rng.standard_normal(n), float(rng.uniform(0.05, 1.5))
+    a, c = float(rng.choice([-1, 1]) * rng.uniform(0.2, 4)), float(rng.normal())
+    e_aff_q.append(rel(mv(Quadratic(a * q.Q, a * q.b, a * q.c + c), x, r), abs(a) * mv(q, x, r)))
+    Q = rand_orth(n)
+    e_iso_q.append(rel(mv(Quadratic(Q.T @ q.Q @ Q, Q.T @ q.b, q.c), x, r), mv(q, Q @ x, r)))
+    m = int(rng.integers(1, 5))
+    q2, A = rand_quadratic(m), rng.standard_normal((m, n))
+    s_lin.append(slack(mv(Quadratic(A.T @ q2.Q @ A, A.T @ q2.b, q2.c), x, r),
+                       mv(q2, A @ x, np.linalg.norm(A, 2) * r)))
+    s = SinSum(n)
+    e_aff_s.append(rel(mv(lambda y: a * s(y) + c, x, r, grad=lambda y: a * s.grad(y)),
+                       abs(a) * mv(s, x, r, grad=s.grad)))
+    e_iso_s.append(rel(mv(lambda y: s(Q @ y), x, r, grad=lambda y: Q.T @ s.grad(Q @ y)),
+                       mv(s, Q @ x, r, grad=s.grad)))
+assert record("(a f + c)° = |a| f°", "quadratic", "=", e_aff_q, 1e-9)
+assert record("(a f + c)° = |a| f°", "sum of sines", "=", e_aff_s, 1e-7)
+assert record("(f∘Q)°(x,r) = f°(Qx,r)", "quadratic", "=", e_iso_q, 1e-9)
+assert record("(f∘Q)°(x,r) = f°(Qx,r)", "sum of sines", "=", e_iso_s, 1e-7)
+assert record("(f∘A)°(x,r) <= f°(Ax,|A|r)", "quadratic", "<=", s_lin, 1e-10)
+
+# %% [markdown]
+# ## 2. Sums, max/min, Lipschitz outer maps
+#
+# All three follow from a pointwise inequality for each $y$ in the ball, then a sup. For the
+# max: $|\max(\alpha,\beta)-\max(\alpha',\beta')|\le\max(|\alpha-\alpha'|,|\beta-\beta'|)$ (the max is
+# 1-Lipschitz for the sup-norm), so $\max(f,g)^\circ\le\max(f^\circ,g^\circ)$ holds **at every
+# point**, with no assumption; half of the instances put $x$ on $\{f=g\}$, where both pieces
+# are active. It is not an equality: $\max(y^2,1)$ is constant near $0$. Here the left-hand
+# sides are computed by `max_variation` on the nonsmooth composite (a value attained in the
+# ball, hence a lower bound) and the right-hand sides exactly.
+
+# %%
+s_sum, s_max, s_min, s_lip = [], [], [], []
+phis = [lambda t: np.sin(t), lambda t: np.tanh(t - 0.3), lambda t: abs(t - 0.1),
+        lambda t: np.clip(t, -0.5, 0.7)]          # all 1-Lipschitz
+for i in range(n_instances):
+    n = int(rng.integers(1, 4))
+    f, g = rand_quadratic(n), rand_quadratic(n)
+    x, r = rng.standard_normal(n), float(rng.uniform(0.05, 1.0))
+    if i % 2:
+        g = Quadratic(g.Q, g.b, g.c + f(x) - g(x))   # x on {f = g}
+    ff, gg = mv(f, x, r), mv(g, x, r)
+    s_sum.append(slack(mv(Quadratic(f.Q + g.Q, f.b + g.b, f.c + g.c), x, r), ff + gg))
+    s_max.append(slack(mv(lambda y: max(f(y), g(y)), x, r, n_starts=16), max(ff, gg)))
+    s_min.append(slack(mv(lambda y: min(f(y), g(y)), x, r, n_starts=16), max(ff, gg)))
+    L, phi = float(rng.uniform(0.2, 4)), phis[i % len(phis)]
+    s_lip.append(slack(mv(lambda y: float(L * phi(f(y))), x, r), L * ff))
+assert record("(f+g)° <= f° + g°", "quadratic", "<=", s_sum, 1e-10)
+assert record("max(f,g)° <= max(f°,g°)", "quadratic", "<=", s_max, 1e-9)
+assert record("min(f,g)° <= max(f°,g°)", "quadratic", "<=", s_min, 1e-9)
+assert record("(φ∘f)° <= L f°", "quadratic", "<=", s_lip, 1e-9)
+assert mv(lambda y: max(float(y[0] ** 2), 1.0), [0.0], 0.5) == 0.0   # strict: 0 < r² = max(f°, g°)
+
+# %% [markdown]
+# ## 3. Separable sums at a pair of local minima
+#
+# Near a pair of minima both increments $f(y_1)-f(x_1)$ and $g(y_2)-g(x_2)$ are
+# nonnegative, so the sup over the ball splits into a 1-D maximization over the angle
+# $r_1=r\cos\theta$, $r_2=r\sin\theta$ (`separable_max_variation`). Test functions are radial
+# powers $a\|y_1-c_1\|^p+b\|y_2-c_2\|^q$, whose profiles are exactly $a r^p$ and $b r^q$; the
+# maximum then has closed forms: $r^p\|(a,b)\|_{2/(2-p)}$ for $p=q<2$ (Hölder), $\max(a,b)r^p$
+# for $p=q\ge2$, and for $(p,q)=(1,2)$ it is $ar$ if $r\le a/(2b)$, else $a^2/(4b)+br^2$.
+
+# %%
+def closed_form(a, p, b, q, r):
+    if p == q and p < 2:
+        e = 2 / (2 - p)
+        return r ** p * (a ** e + b ** e) ** (1 / e)
+    if p == q:
+        return max(a, b) * r ** p
+    return a * a / (4 * b) + b * r * r if r >= a / (2 * b) else a * r   # (p, q) = (1, 2)
+
+
+def radial(a, p, c):
+    f = lambda y: a * float(np.linalg.norm(y - c)) ** p
+    def g(y):
+        d = y - c
+        nd = float(np.linalg.norm(d))
+        return np.zeros_like(d) if nd == 0 else a * p * nd ** (p - 2) * d
+    return f, g
+
+
+e_sep, e_sep_rule = [], []
+pairs = [(1, 1), (1.5, 1.5), (2, 2), (4, 4), (1, 2)]
+for i in range(n_instances):
+    p, q = pairs[i % len(pairs)]
+    n1, n2 = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    a, b = rng.uniform(0.2, 3, 2)
+    c1, c2 = rng.standard_normal(n1), rng.standard_normal(n2)
+    (f, fg), (g, gg) = radial(a, p, c1), radial(b, q, c2)
+    r = float(rng.uniform(0.05, 1.5))
+    exact = closed_form(a, p, b, q, r)
+    rule = separable_max_variation(lambda t: a * t ** p, lambda t: b * t ** q, r).value
+    num = mv(lambda y: f(y[:n1]) + g(y[n1:]), np.concatenate([c1, c2]), r,
+             grad=lambda y: np.concatenate([fg(y[:n1]), gg(y[n1:])]))
+    e_sep_rule.append(rel(rule, exact))
+    e_sep.append(rel(num, exact))
+assert record("separable: angle maximization", "radial powers", "=", e_sep_rule, 1e-10)
+assert record("separable: h° = max f° + g°", "radial powers", "=", e_sep, 1e-7)
+
+# %% [markdown]
+# ## 4.–6. Leading terms: first order, second order, nonsmooth first order
+#
+# Each limit comes with a certified error bound, so the check is
+# $|\text{ratio}-\text{constant}|\le\text{bound}(r)$, reported as error / bound (at most 1):
+#
+# * sum of sines at a random point: $|f^\circ/r-\|\nabla f\||\le\tfrac12Hr$ (Taylor);
+# * $p(y)=\tfrac12y^\top Ky+\gamma(w\cdot y)^3+\delta\|y\|^4$ at its critical point 0, with
+#   random symmetric, mostly indefinite, $K$:
+#   $|p^\circ/r^2-\tfrac12\|K\|_2|\le|\gamma|\|w\|^3r+|\delta|r^2$; when $-\lambda_{\min}>\lambda_{\max}$ the
+#   "down" side wins;
+# * $|xy-1|$ at $(t,1/t)$: $f(x+u)=|yu_1+xu_2+u_1u_2|$, so $|f^\circ/r-\|(y,x)\||\le r/2$; the constant
+#   is also estimated from $f$ alone by `directional_constant` (maximum of $|f'(x;u)|$ over
+#   the circle, one-sided differences).
+
+# %%
+radii = np.geomspace(1e-4, 1e-1, 4)
+b_first, b_second, b_abs, e_dir = [], [], [], []
+down_won = 0
+for _ in range(n_instances):
+    n = int(rng.integers(1, 5))
+    s, x = SinSum(n), rng.standard_normal(n)
+    G = first_order_constant(s.grad, x)
+    prof = max_variation(s, x, radii, grad=s.grad).value
+    b_first.append(np.max(np.abs(prof / radii - G) / (0.5 * s.H * radii)))
+
+    K = rand_sym(n)
+    w, gam, dlt = rng.standard_normal(n), float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1))
+    p = lambda y: float(0.5 * y @ K @ y + gam * (w @ y) ** 3 + dlt * (y @ y) ** 2)
+    pg = lambda y: K @ y + 3 * gam * (w @ y) ** 2 * w + 4 * dlt * (y @ y) * y
+    C = second_order_constant(K, np.zeros(n), grad=pg)
+    res = max_variation(p, np.zeros(n), radii, grad=pg, hess=lambda y: K)
+    bound = abs(gam) * np.linalg.norm(w) ** 3 * radii + abs(dlt) * radii ** 2
+    b_second.append(np.max(np.abs(res.value / radii ** 2 - C) / bound))
+    down_won += bool(res.down[0] > res.up[0])
+
+    t = float(np.exp(rng.uniform(-2, 2)))
+    xh = np.array([t, 1 / t])
+    fabs = lambda z: abs(z[0] * z[1] - 1.0)
+    Gh = float(np.hypot(xh[1], xh[0]))
+    ratio = max_variation(fabs, xh, radii).value / radii
+    b_abs.append(np.max(np.abs(ratio - Gh) / (radii / 2)))
+    e_dir.append(rel(directional_constant(fabs, xh).value, Gh))
+assert record("f°/r -> |∇f|", "sum of sines", "lim", b_first, 1e-6)
+assert record("f°/r² -> ½|∇²f|₂", "quadratic + cubic", "lim", b_second, 1e-6)
+assert record("|xy-1|: f°/r -> |(y,x)|", "hyperbola", "lim", b_abs, 1e-6)
+assert record("max|f'(x;u)| = |(y,x)|", "hyperbola", "=", e_dir, 1e-7)
+assert down_won > 0   # some instances had the "down" side winning
+print("instances where the 'down' side won at a critical point:", down_won, "of", n_instances)
+
+# %% [markdown]
+# ## 7. Definable functions: a rational flatness order
+#
+# `flatness_order` fits $\log f^\circ=\log c+a\log r$ on small radii; for semialgebraic
+# functions the fitted order is rational.
+
+# %%
+cases = [("x²", lambda y: y[0] ** 2, 2), ("|x|", lambda y: abs(y[0]), 1), ("x⁴", lambda y: y[0] ** 4, 4),
+         ("x³", lambda y: y[0] ** 3, 3), ("|x|^{3/2}", lambda y: abs(y[0]) ** 1.5, 1.5),
+         ("y⁴(1+x²)", lambda y: y[1] ** 4 * (1 + y[0] ** 2), 4), ("|xy|", lambda y: abs(y[0] * y[1]), 2)]
+e_order = []
+for name, f, a in cases:
+    fit = flatness_order(f, np.zeros(2))
+    e_order.append(abs(fit.order - a))
+    print(f"{name:>10}: fitted order {fit.order:.4f}, rational {fit.order_rational}, "
+          f"constant {fit.constant_at_rational:.4f}")
+    assert float(fit.order_rational) == a
+assert record("definable: rational order", "monomials", "=", e_order, 1e-3)
+
+# %% [markdown]
+# ### Outside the definable world: profiles that cross infinitely often
+#
+# $o(z)=z^2(2+\sin\log|z|)$ is $C^1$ but not definable. Its profile at 0 satisfies
+# $o^\circ(0,r)/r^2=\max_{s\le r}(s/r)^2(2+\sin\log s)$, which is periodic in $\log r$ (period
+# $2\pi$) and oscillates between about 1 and 3. On $f(z)=\min(o(z),\,2(z-1)^2)$ the point $1$
+# has profile exactly $2r^2$, so the two profiles cross about twice per period, i.e. about
+# $0.73$ times per decade of $r$: the more small radii one looks at, the more crossings, and
+# `compare_flatness(mode="eventual")` declares the points incomparable.
+
+# %%
+def osc(z):
+    s = abs(z)
+    return 0.0 if s == 0.0 else s * s * (2.0 + np.sin(np.log(s)))
+
+
+def osc_fn(y):
+    return min(osc(y[0]), 2.0 * (y[0] - 1.0) ** 2)
+
+
+def osc_grad(y):
+    z, s = y[0], abs(y[0])
+    if osc(z) > 2.0 * (z - 1.0) ** 2:
+        return np.array([4.0 * (z - 1.0)])
+    return np.array([0.0 if s == 0 else 2 * z * (2 + np.sin(np.log(s))) + z * np.cos(np.log(s))])
+
+
+def crossings(a, b):
+    sg = np.sign(a - b)
+    sg = sg[sg != 0]
+    return int(np.sum(sg[1:] != sg[:-1]))
+
+
+depths = [3, 6, 9, 12] if fast else [3, 6, 9, 12, 14]
+counts = []
+for K in depths:
+    cmp = compare_flatness(osc_fn, [0.0], [1.0], radii=np.geomspace(1e-1, 10.0 ** -K, 15 * K),
+                           grad=osc_grad)
+    counts.append(crossings(cmp.profile_x, cmp.profile_y))
+    expected = 2 * (K - 1) * np.log(10) / (2 * np.pi)
+    print(f"radii down to 1e-{K:<2}: {counts[-1]:2d} crossings (about {expected:.1f} expected), "
+          f"compare_flatness sign = {cmp.sign}")
+    assert cmp.sign is None and abs(counts[-1] - expected) <= 2
+assert counts == sorted(counts) and counts[-1] >= counts[0] + 5
+rows.append(("oscillation: crossings grow", "z²(2+sin log|z|)", "count", len(depths),
+             float(counts[-1]), True))
+osc_r, osc_x, osc_y = cmp.radii, cmp.profile_x, cmp.profile_y
+
+# %% [markdown]
+# ## Summary of the checks
+#
+# `worst` is the largest relative error for equalities (`=`), the smallest relative slack
+# $(\text{rhs}-\text{lhs})/\text{rhs}$ for inequalities (`<=`; negative would be a violation) and
+# the largest error / certified bound for limits (`lim`; at most 1).
+
+# %%
+print(f"{'rule':<30} {'data':<18} {'kind':<5} {'n':>3} {'worst':>9}  pass")
+for rule, data, kind, n, worst, ok in rows:
+    w = f"{int(worst):d}" if kind == "count" else fmt(worst)
+    print(f"{rule:<30} {data:<18} {kind:<5} {n:>3} {w:>9}  {'yes' if ok else 'NO'}")
+assert all(r[-1] for r in rows)
+
+# %% [markdown]
+# ## Figures: the three leading terms on the product $xy-1$
+#
+# (a) $f=\tfrac12(xy-1)^2$ at the non-critical point $(2,1)$: $f^\circ/r\to\|\nabla f\|=\sqrt5$.
+# (b) the same $f$ at the minimum $(1,1)$, Hessian $(1,1)^\top(1,1)$ with norm 2:
+# $f^\circ/r^2\to1$ (exact profile $\tfrac12(\sqrt2r+r^2/2)^2$); and the saddle
+# $\tfrac12(x^2-3y^2)+y^3+x^2y$ at 0, where the "down" side $\tfrac32$ beats the "up" side $\tfrac12$.
+# (c) $|xy-1|$ at $(2,\tfrac12)$: $f^\circ/r\to\|(\tfrac12,2)\|=\sqrt{17}/2$.
+# Right panels: the error on log-log axes, against the certified bounds.
+
+# %%
+rr = np.geomspace(1e-4, 1.0, n_radii)
+sxy = lambda z: 0.5 * (z[0] * z[1] - 1.0) ** 2
+sxy_grad = lambda z: (z[0] * z[1] - 1.0) * np.array([z[1], z[0]])
+G = first_order_constant(sxy_grad, [2.0, 1.0])
+ratio = max_variation(sxy, [2.0, 1.0], rr, grad=sxy_grad).value / rr
+fig, (ax, bx) = plt.subplots(1, 2, figsize=(9, 3.4))
+ax.semilogx(rr, ratio, "o-", ms=3, label=r"$f^\circ(x,r)/r$")
+ax.axhline(G, color="k", ls="--", label=r"$\|\nabla f(x)\| = \sqrt{5}$")
+ax.set(xlabel="r", title=r"(a) $\frac{1}{2}(xy-1)^2$ at $(2,1)$: first order")
+ax.legend()
+bx.loglog(rr, np.abs(ratio - G), "o-", ms=3, label=r"$|f^\circ/r - \sqrt{5}|$")
+# |f(x+u) - f(x) - a - a²/2| = 0 with a = u₁ + 2u₂ + u₁u₂, |a| <= √5 r + r²/2: certified bound
+bound1 = rr / 2 + rr * (np.sqrt(5) + rr / 2) ** 2 / 2
+bx.loglog(rr, bound1, "k:", label=r"bound $\frac{r}{2} + \frac{r}{2}(\sqrt{5} + \frac{r}{2})^2$")
+bx.set(xlabel="r", title="error is O(r)")
+bx.legend()
+show(fig, "02_first_order")
+assert np.all(np.abs(ratio - G) <= bound1 * (1 + 1e-6))
+
+# %%
+H11 = np.array([[1.0, 1.0], [1.0, 1.0]])
+C = second_order_constant(H11, [1.0, 1.0], grad=sxy_grad)
+ratio2 = max_variation(sxy, [1.0, 1.0], rr, grad=sxy_grad, hess=lambda z: H11).value / rr ** 2
+exact2 = 0.5 * (np.sqrt(2) * rr + 0.5 * rr ** 2) ** 2 / rr ** 2
+sad = lambda z: 0.5 * (z[0] ** 2 - 3 * z[1] ** 2) + z[1] ** 3 + z[0] ** 2 * z[1]
+sad_grad = lambda z: np.array([z[0] + 2 * z[0] * z[1], -3 * z[1] + 3 * z[1] ** 2 + z[0] ** 2])
+Hs = np.diag([1.0, -3.0])
+res_s = max_variation(sad, [0.0, 0.0], rr, grad=sad_grad, hess=lambda z: Hs)
+fig, (ax, bx) = plt.subplots(1, 2, figsize=(9, 3.4))
+ax.semilogx(rr, ratio2, "o-", ms=3, label=r"min of $\frac{1}{2}(xy-1)^2$ at $(1,1)$")
+ax.axhline(C, color="C0", ls="--", lw=1)
+ax.semilogx(rr, res_s.down / rr ** 2, "s-", ms=3, color="C1", label=r"saddle, down side")
+ax.semilogx(rr, res_s.up / rr ** 2, "^-", ms=3, color="C2", label=r"saddle, up side")
+ax.axhline(second_order_constant(Hs, [0.0, 0.0]), color="C1", ls="--", lw=1)
+ax.axhline(second_order_constant(Hs, [0.0, 0.0], side="up"), color="C2", ls="--", lw=1)
+ax.set(xlabel="r", ylabel=r"variation $/ r^2$", title=r"(b) critical points: $\frac{1}{2}\|\nabla^2 f\|_2$")
+ax.legend(fontsize=8)
+bx.loglog(rr, np.abs(ratio2 - C), "o-", ms=3, label=r"min: $|f^\circ/r^2 - 1|$")
+bx.loglog(rr, np.abs(res_s.value / rr ** 2 - 1.5), "s-", ms=3, color="C1", label=r"saddle: $|f^\circ/r^2 - \frac{3}{2}|$")
+bx.loglog(rr, rr, "k:", label=r"bound $r$ (saddle)")
+bx.set(xlabel="r", title="error is O(r) (cubic terms)")
+bx.legend(fontsize=8)
+show(fig, "02_second_order")
+assert C == 1.0
+assert np.max(np.abs(ratio2 / exact2 - 1)) <= 1e-7
+# saddle: |sad(u) - ½uᵀH u| = |u₂| ||u||² <= r³, and the down side wins
+assert np.all(np.abs(res_s.value / rr ** 2 - 1.5) <= rr * (1 + 1e-6) + 1e-9)
+assert np.all(res_s.down[rr < 0.3] > res_s.up[rr < 0.3])
+
+# %%
+fabs = lambda z: abs(z[0] * z[1] - 1.0)
+xh = np.array([2.0, 0.5])
+Dc = directional_constant(fabs, xh)
+ratio3 = max_variation(fabs, xh, rr).value / rr
+fig, (ax, bx) = plt.subplots(1, 2, figsize=(9, 3.4))
+ax.semilogx(rr, ratio3, "o-", ms=3, label=r"$f^\circ(x,r)/r$")
+ax.axhline(Dc.value, color="k", ls="--", label=r"$\max_{\|u\|\leq 1}|f'(x;u)| = \sqrt{17}/2$")
+ax.set(xlabel="r", title=r"(c) $|xy-1|$ at $(2,\frac{1}{2})$: nonsmooth first order")
+ax.legend(fontsize=8)
+bx.loglog(rr, np.abs(ratio3 - Dc.value), "o-", ms=3, label=r"$|f^\circ/r - \sqrt{17}/2|$")
+bx.loglog(rr, rr / 2, "k:", label=r"bound $r/2$")
+bx.set(xlabel="r", title="error is O(r)")
+bx.legend(fontsize=8)
+show(fig, "02_nonsmooth")
+assert abs(Dc.value - np.sqrt(17) / 2) <= 1e-8
+assert np.all(np.abs(ratio3 - np.sqrt(17) / 2) <= rr / 2 * (1 + 1e-6) + 1e-9)
+print("directional constant:", round(Dc.value, 8), " sqrt(17)/2 =", round(np.sqrt(17) / 2, 8))
+
+# %% [markdown]
+# (d) The non-definable oscillation: $o^\circ(0,r)/r^2$ against the constant 2 of the point 1.
+
+# %%
+fig, ax = plt.subplots(figsize=(9, 3.2))
+ax.semilogx(osc_r, osc_x / osc_r ** 2, ".-", ms=3, label=r"$f^\circ(0,r)/r^2$, $f = z^2(2+\sin\log|z|)$ near 0")
+ax.semilogx(osc_r, osc_y / osc_r ** 2, "-", label=r"$f^\circ(1,r)/r^2 = 2$")
+sg = np.sign(osc_x - osc_y)
+idx = np.flatnonzero(sg[1:] != sg[:-1])
+ax.plot(osc_r[idx], np.full(idx.size, 2.0), "kx", label=f"{idx.size} crossings")
+ax.set(xlabel="r", ylim=(0.8, 3.7), title="(d) profiles that cross infinitely often as r → 0")
+ax.legend(fontsize=8, loc="upper center", ncol=3)
+show(fig, "02_oscillation")
