@@ -1,17 +1,31 @@
 """flatlib: the reproducible companion to *On the geometry of flat minima*
 (C. Josz, arXiv:2509.11386).
 
-Core definitions
-----------------
+Core definitions (``flatlib/profiles.py``, ``preorder.py``, ``quadratic.py``)
+---------------------------------------------------------------------------
 max_variation      f°(x, r) = sup_{||y-x|| <= r} |f(y) - f(x)|
 level_distance     f¯(x, d) = dist(x, {y : |f(y) - f(x)| >= d})
 flatness_order     (a, c) with f°(x, r) ~ c r^a as r -> 0
-compare_flatness   the flatness preorder (eventual or asymptotic)
+compare_flatness   the flatness preorder (eventual, strong or asymptotic)
 Quadratic          quadratics with exact profiles (trust-region subproblems)
+
+Further modules
+---------------
+flatlib.calculus            calculus rules (first/second-order, directional, separable sums)
+flatlib.spectral            Hessian lambda_max / lambda_min (Lanczos) and trace (Hutchinson)
+flatlib.sharpness           classical sharpness: epsilon-sharpness, SAM, sublevel volume
+flatlib.symmetry            symmetry algebra from the gradient, Noether charges
+flatlib.flows               gradient / subgradient flows and descent, conserved-quantity flows
+flatlib.matrix_factorization   the worked case ½||XYᵀ - M||²
+flatlib.problems            small worked problems (scalar, deep scalar, |xy-1|, ReLU network)
 """
 from .profiles import LevelDistanceResult, MaxVariationResult, level_distance, max_variation
 from .preorder import ComparisonResult, FlatnessOrderResult, compare_flatness, flatness_order
 from .quadratic import Quadratic, trust_region_max
+from .spectral import hessian_lambda_max, hessian_lambda_min, hessian_trace
+from .symmetry import conserved_quantities, symmetry_algebra
+from .flows import conserved_flow, gradient_descent, gradient_flow, subgradient_descent, subgradient_flow
+from . import calculus, sharpness
 
 __version__ = "0.1.0"
 
@@ -19,4 +33,8 @@ __all__ = [
     "max_variation", "level_distance", "flatness_order", "compare_flatness",
     "Quadratic", "trust_region_max",
     "MaxVariationResult", "LevelDistanceResult", "FlatnessOrderResult", "ComparisonResult",
+    "hessian_lambda_max", "hessian_lambda_min", "hessian_trace",
+    "symmetry_algebra", "conserved_quantities",
+    "gradient_flow", "gradient_descent", "subgradient_flow", "subgradient_descent", "conserved_flow",
+    "calculus", "sharpness",
 ]
