@@ -754,7 +754,7 @@ def _hvp_from(n, grad, hvp, hess):
 def sharpness_table(f, x_points, *, grad=None, hvp=None, hess=None, radius=0.1, eps=1e-3,
                     rho=0.05, level=1e-2, box_halfwidth=1.0, box="relative", percent=True,
                     n_samples=40_000, n_starts=8, rng=None, vectorized=False,
-                    max_variation_kwargs=None):
+                    max_variation_kwargs=None, corners="auto", gtol=0.0):
     """All sharpness measures of this module, and ``f°``, at each of several points.
 
     For each point ``x`` (row):
@@ -795,6 +795,11 @@ def sharpness_table(f, x_points, *, grad=None, hvp=None, hess=None, radius=0.1, 
         Grid budget of the sublevel volume.
     n_starts : int
         Multistart count for ε-sharpness and the maximal variation.
+    corners : passed to :func:`epsilon_sharpness` (``True`` enumerates every box vertex,
+        exact for functions convex in each coordinate; ``"auto"`` does so for ``n <= 10``).
+    gtol : float
+        Passed to :func:`sam_sharpness`: a gradient of norm ``<= gtol`` counts as zero, so
+        that a point critical up to round-off gets the one-step value 0.
     rng : None or int
         Seed (a Generator is not allowed, so every point sees the same seed).
     vectorized : bool
@@ -862,10 +867,10 @@ def sharpness_table(f, x_points, *, grad=None, hvp=None, hess=None, radius=0.1, 
             row["lambda_max"] = row["trace"] = math.nan
             notes.append("no hvp/hess/grad: Hessian measures not computed")
         es = epsilon_sharpness(f, x, eps, grad=grad, box=box, percent=percent, rng=rng,
-                               n_starts=n_starts)
+                               n_starts=n_starts, corners=corners)
         row["eps_sharpness"] = es.value
         if grad is not None:
-            one = sam_sharpness(f, x, rho, grad=grad)
+            one = sam_sharpness(f, x, rho, grad=grad, gtol=gtol)
             row["sam_one_step"] = one.value
             if one.grad_norm == 0.0:
                 notes.append("gradient vanishes: SAM one-step estimate is 0")
