@@ -107,20 +107,29 @@ class BatchGradient:
         return (v[:, :n] - v[:, n:]) / (2.0 * h)
 
 
+def _rownorm(U):
+    return np.sqrt(np.einsum("ij,ij->i", U, U))
+
+
 def project_rows(U, r, x):
     """Project each row of ``U`` on the ball of radius ``r`` so that the floating-point
     point ``x + u`` itself lies in the ball around ``x``."""
-    nu = np.linalg.norm(U, axis=1)
+    U = U.copy()
+    nu = _rownorm(U)
     over = nu > r
     if over.any():
-        U = U.copy()
         U[over] *= (r / nu[over])[:, None]
+        nu[over] = r
+    # only rows on (or within rounding of) the sphere can have x + u outside the ball
+    edge = np.flatnonzero(nu >= r * (1.0 - 1e-12))
     for i in range(64):
-        out = np.linalg.norm((x + U) - x, axis=1) > r
+        if edge.size == 0:
+            break
+        out = _rownorm((x + U[edge]) - x) > r
         if not out.any():
             break
-        U = U.copy()
-        U[out] *= 1.0 - min(4e-16 * 2.0 ** i, 0.5)
+        edge = edge[out]
+        U[edge] *= 1.0 - min(4e-16 * 2.0 ** i, 0.5)
     return U
 
 
@@ -147,7 +156,7 @@ def _tangent(G, U, r):
 
 
 def _to_sphere(V, r, x):
-    nv = np.maximum(np.linalg.norm(V, axis=1), 1e-300)
+    nv = np.maximum(_rownorm(V), 1e-300)
     return project_rows(V * (r / nv)[:, None], r, x)
 
 
@@ -171,7 +180,7 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
     allrows = np.arange(k)
     F = -phi(U, allrows)
     G = -dphi(U, allrows)
-    gn = np.linalg.norm(G, axis=1)
+    gn = _rownorm(G)
     alpha = r / np.maximum(gn, 1e-150)
     hist = np.repeat(F[:, None], memory, axis=1)
     active = gn > 0
@@ -187,12 +196,12 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
         al = alpha[idx]
         off = ~on
         # alpha may come from a tangent gradient: cap the interior step at ~r as well
-        al[off] = np.minimum(al[off], 1e3 * r / np.maximum(np.linalg.norm(Ga[off], axis=1), 1e-300))
+        al[off] = np.minimum(al[off], 1e3 * r / np.maximum(_rownorm(Ga[off]), 1e-300))
         D = np.empty_like(Ua)
         D[off] = project_rows(Ua[off] - al[off, None] * Ga[off], r, x) - Ua[off]
         if on.any():
             D[on] = _to_sphere(Ua[on] - al[on, None] * Ta[on], r, x) - Ua[on]
-        dn = np.linalg.norm(D, axis=1)
+        dn = _rownorm(D)
         gd = np.einsum("ij,ij->i", Ga, D)
         gd[on] = -al[on] * np.einsum("ij,ij->i", Ta[on], Ta[on])
         done = (dn <= stop_step) | (gd >= 0)
@@ -244,7 +253,7 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
         Yv = Tn - Ta
         sy = np.einsum("ij,ij->i", S, Yv)
         ss = np.einsum("ij,ij->i", S, S)
-        gnn = np.maximum(np.linalg.norm(Tn, axis=1), 1e-300)
+        gnn = np.maximum(_rownorm(Tn), 1e-300)
         bb = np.where(sy > 0, ss / np.where(sy > 0, sy, 1.0), r / gnn)
         # a step longer than ~r is useless in a ball of radius r: cap it (avoids overflow)
         alpha[idx] = np.clip(bb, 1e-14 * r / gnn, 1e3 * r / gnn)
