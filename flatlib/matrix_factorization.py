@@ -583,3 +583,351 @@ def hessian_spectrum_balanced(M, r):
     ev = np.concatenate([core, zeros, coupled, extra])
     assert ev.size == (m + n) * r
     return np.sort(ev)[::-1]
+
+
+# =========================================================================== weighted norms,
+# flatness along the orbit (added for notebook 06_matrix_factorization)
+from dataclasses import dataclass  # noqa: E402
+
+__all__ += [
+    "weighted_balanced_factors",
+    "weighted_max_variation",
+    "orbit_max_variation",
+    "flattest_on_orbit_search",
+    "OrbitSearchResult",
+]
+
+
+def _weights(a, b):
+    out = []
+    for name, v in (("a", a), ("b", b)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(v) or v <= 0:
+            raise ValueError(f"weight {name} must be a finite number > 0, got {v!r}")
+        out.append(float(v))
+    return tuple(out)
+
+
+def weighted_balanced_factors(M, r, a=1.0, b=1.0, Q=None):
+    r"""Global minimizer with ``a XᵀX = b YᵀY``: ``X = (b/a)^{1/4} X_b``, ``Y = (a/b)^{1/4} Y_b``.
+
+    ``(X_b, Y_b)`` is :func:`balanced_factors` ``(M, r, Q)``.  This is the flattest point
+    of the orbit for the weighted Frobenius norm ``||(U, V)||_w² = a||U||² + b||V||²``
+    (see :func:`weighted_max_variation`): the change of variables ``X' = √a X``,
+    ``Y' = √b Y`` maps the weighted ball to the Euclidean one and the loss to
+    ``(1/(ab)) · ½||X'Y'ᵀ - √(ab) M||²``, a matrix-factorization loss whose flat
+    (balanced) minima satisfy ``X'ᵀX' = Y'ᵀY'``, i.e. ``a XᵀX = b YᵀY``.  With
+    ``(a, b) = (n, m)`` it is :func:`trace_flat_factors`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> M = np.diag([3.0, 1.0, 0.0])[:, :2]                 # m = 3, n = 2
+    >>> X, Y = weighted_balanced_factors(M, 2, a=4.0, b=1.0)
+    >>> bool(np.allclose(4 * X.T @ X, Y.T @ Y)), bool(np.allclose(X @ Y.T, M))
+    (True, True)
+    """
+    a, b = _weights(a, b)
+    X, Y = balanced_factors(M, r, Q=Q)
+    c = (b / a) ** 0.25
+    return c * X, Y / c
+
+
+def _scaled_batch_loss(M, r, sx, sy):
+    """Vectorized ``g(X', Y') = f(X'/sx, Y'/sy)`` and its gradient on the rows of ``Z``."""
+    m, n = M.shape
+    k = m * r
+
+    def split(Z):
+        Z = np.atleast_2d(Z)
+        return Z[:, :k].reshape(-1, m, r) / sx, Z[:, k:].reshape(-1, n, r) / sy
+
+    def f(Z):
+        X, Y = split(Z)
+        R = X @ Y.transpose(0, 2, 1) - M
+        return 0.5 * np.einsum("kij,kij->k", R, R)
+
+    def grad(Z):
+        X, Y = split(Z)
+        R = X @ Y.transpose(0, 2, 1) - M
+        GX = (R @ Y) / sx
+        GY = (R.transpose(0, 2, 1) @ X) / sy
+        return np.concatenate([GX.reshape(len(X), -1), GY.reshape(len(X), -1)], axis=1)
+
+    return f, grad
+
+
+def weighted_max_variation(M, X, Y, radius, a=1.0, b=1.0, *, side="both", n_starts=8, rng=None,
+                           **kwargs):
+    r"""Maximal variation of ``f(X, Y) = ½||XYᵀ - M||²_F`` for a weighted Frobenius ball,
+
+        ``f°_w((X, Y), ρ) = sup { |f(X+U, Y+V) - f(X, Y)| : a||U||²_F + b||V||²_F <= ρ² }``.
+
+    Computed exactly as a Euclidean maximal variation after the change of variables
+    ``z' = D^{1/2} z`` with ``D = diag(a I_{mr}, b I_{nr})`` (``g(z') = f(D^{-1/2} z')``,
+    ``∇g = D^{-1/2} ∇f``, ``∇²g = D^{-1/2} ∇²f D^{-1/2}``) by
+    :func:`flatlib.max_variation` (batched; its dense Hessian seeds the search when
+    ``(m+n) r <= 500``).  ``a = b = 1`` is the Frobenius norm of the paper.
+
+    At a global minimum the "down" side is 0, so ``side="up"`` gives the same value
+    at half the cost.
+
+    Parameters
+    ----------
+    M : array_like (m, n)
+    X, Y : array_like (m, r), (n, r)
+    radius : float or 1-D array_like
+    a, b : float > 0
+        Weights of the ``X`` and ``Y`` blocks.
+    side, n_starts, rng, **kwargs
+        Passed to :func:`flatlib.max_variation`.
+
+    Returns
+    -------
+    MaxVariationResult
+        As :func:`flatlib.max_variation`, with ``argmax`` mapped back to the original
+        variables ``[vec X, vec Y]`` (row-major, as :meth:`MatrixFactorization.pack`).
+
+    Examples
+    --------
+    At the minimizer with ``a XᵀX = b YᵀY`` the profile is ``σ₁ ρ² / √(ab) + O(ρ³)``:
+
+    >>> import numpy as np
+    >>> M = np.array([[2.0]])
+    >>> X, Y = weighted_balanced_factors(M, 1, a=4.0, b=1.0)
+    >>> rho = 1e-3
+    >>> v = weighted_max_variation(M, X, Y, rho, a=4.0, b=1.0, side="up").value
+    >>> round(v / (2.0 / 2.0 * rho ** 2), 2)
+    1.0
+    """
+    from .profiles import max_variation  # core module, imported at call time
+
+    M = _as_matrix(M, "M")
+    X, Y = _as_factors(X, Y)
+    r = X.shape[1]
+    P = MatrixFactorization(M, r)
+    z = P.pack(X, Y)
+    a, b = _weights(a, b)
+    sx, sy = np.sqrt(a), np.sqrt(b)
+    D = np.concatenate([np.full(P.m * r, sx), np.full(P.n_cols * r, sy)])
+    f, grad = _scaled_batch_loss(P.M, r, sx, sy)
+    if P.n <= 500:
+        kwargs.setdefault("hess", lambda zp: P.hess(zp / D) / np.outer(D, D))
+    res = max_variation(f, D * z, radius, grad=grad, side=side, n_starts=n_starts, rng=rng,
+                        vectorized=True, **kwargs)
+    res.argmax = np.asarray(res.argmax) / D
+    return res
+
+
+def orbit_max_variation(M, G, radius, a=1.0, b=1.0, *, X0=None, Y0=None, **kwargs):
+    """``f°_w`` at the orbit point ``(X₀G, Y₀G⁻ᵀ)`` (``(X₀, Y₀)`` balanced by default).
+
+    A thin wrapper of :func:`orbit_point` and :func:`weighted_max_variation`
+    (``side="up"`` by default, exact at global minima).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> M = np.diag([3.0, 1.0])
+    >>> v1 = orbit_max_variation(M, np.eye(2), 0.1).value
+    >>> v2 = orbit_max_variation(M, np.diag([2.0, 1.0]), 0.1).value
+    >>> bool(v1 < v2)
+    True
+    """
+    M = _as_matrix(M, "M")
+    if X0 is None or Y0 is None:
+        r = np.shape(G)[0]
+        X0, Y0 = balanced_factors(M, r)
+    X, Y = orbit_point(X0, Y0, G)
+    kwargs.setdefault("side", "up")
+    return weighted_max_variation(M, X, Y, radius, a, b, **kwargs)
+
+
+@dataclass
+class OrbitSearchResult:
+    """Result of :func:`flattest_on_orbit_search` (``k`` starts).
+
+    Attributes
+    ----------
+    radius, a, b : float
+        The radius and the weights of the norm ``a||U||² + b||V||²``.
+    reference : float
+        ``f°_w`` at the point of the orbit with ``a XᵀX = b YᵀY`` (the balanced point when
+        ``a = b``), computed with ``verify_starts`` random starts.
+    value_start : ndarray (k,)
+        ``f°_w`` at the starting points (search accuracy).
+    value : ndarray (k,)
+        ``f°_w`` at the final points, recomputed with ``verify_starts`` random starts and a
+        different seed (a value attained in the ball, so a certified lower bound on ``f°_w``).
+    imbalance_start, imbalance : ndarray (k,)
+        ``||a XᵀX - b YᵀY||_F`` at the starting and final points.
+    G0, G : ndarray (k, r, r)
+        Starting and final ``G`` (the point is ``(X_b G, Y_b G⁻ᵀ)``, ``X_b, Y_b`` balanced).
+    P : ndarray (k, r, r)
+        ``G Gᵀ``: ``f°_w`` depends on ``G`` only through it (``(XQ, YQ)``, ``Q`` orthogonal,
+        is an isometry that preserves ``f``), and the final point satisfies
+        ``a XᵀX = b YᵀY`` iff ``P = √(b/a) I``.
+    nfev : ndarray (k,)
+        Evaluations of ``f°_w`` by the local search, per start.
+    """
+
+    radius: float
+    a: float
+    b: float
+    reference: float
+    value_start: np.ndarray
+    value: np.ndarray
+    imbalance_start: np.ndarray
+    imbalance: np.ndarray
+    G0: np.ndarray
+    G: np.ndarray
+    P: np.ndarray
+    nfev: np.ndarray
+
+    @property
+    def rel_gap(self):
+        """``(value - reference) / reference`` per start (>= 0 up to the search tolerance
+        when no point flatter than the reference was found)."""
+        return (self.value - self.reference) / self.reference
+
+    def __repr__(self):
+        return (f"OrbitSearchResult(radius={self.radius}, a={self.a}, b={self.b}, "
+                f"reference={self.reference:.6g}, starts={len(self.value)}, "
+                f"max rel_gap={float(np.max(self.rel_gap)):.2e}, min rel_gap={float(np.min(self.rel_gap)):.2e})")
+
+
+def flattest_on_orbit_search(M, r, radius, n_starts=8, rng=None, *, a=1.0, b=1.0, spread=1.0,
+                             mv_starts=2, verify_starts=32, maxfev=300, xatol=1e-5, fatol=None,
+                             param="sym"):
+    r"""Local minimization of the flatness ``G -> f°_w((X_b G, Y_b G⁻ᵀ), radius)`` over ``GL(r)``.
+
+    When ``rank M <= r`` the set of global minima of ``f`` is the orbit
+    ``{(X_b G, Y_b G⁻ᵀ) : G ∈ GL(r)}`` of the balanced point, so this searches for
+    local minimizers of flatness (at one radius) *along the set of global minima*.
+    Each of ``n_starts`` runs starts at ``G₀ = Q₁ diag(exp(spread · ξ)) Q₂``
+    (``Q₁, Q₂`` Haar orthogonal, ``ξ ~ N(0, I)``) and runs Nelder–Mead.  Since
+    ``(U, V) -> (UQ, VQ)`` (``Q`` orthogonal) is an isometry of the (weighted) norm that
+    preserves ``f``, ``f°_w`` at ``(X_b G, Y_b G⁻ᵀ)`` depends on ``G`` only through
+    ``P = G Gᵀ``; with ``param="sym"`` (default) the search runs over
+    ``G = exp(S)``, ``S`` symmetric (``r(r+1)/2`` numbers, the whole of ``GL(r)/O(r)``,
+    started at ``S₀ = ½ log(G₀G₀ᵀ)``); with ``param="full"`` over the ``r²`` entries of
+    ``G``.  The objective is :func:`weighted_max_variation` (``side="up"``,
+    exact at global minima) with ``mv_starts`` random starts and a fixed seed, so it is a
+    deterministic function of ``G``.  Final values are then recomputed with
+    ``verify_starts`` starts (and another seed) and compared with the value at the point
+    with ``a XᵀX = b YᵀY``.
+
+    Cost: about ``n_starts · maxfev`` evaluations of ``f°_w`` (a few ms each for
+    ``(m+n) r`` of order 10).
+
+    Parameters
+    ----------
+    M : array_like (m, n)
+    r : int
+    radius : float > 0
+    n_starts : int
+    rng : None, int or numpy Generator
+        Seed of the starting ``G₀`` (``None`` is seed 0).
+    a, b : float > 0
+        Weights of the norm ``a||U||² + b||V||²`` (``1, 1``: Frobenius).
+    spread : float >= 0
+        Log-scale of the singular values of ``G₀``.
+    mv_starts, verify_starts : int
+        Random starts of the maximal variation inside, and after, the search.
+    maxfev : int
+        Nelder–Mead evaluation budget per start.
+    xatol, fatol : float
+        Nelder–Mead tolerances (``fatol`` defaults to ``1e-12 · reference``).
+    param : {"sym", "full"}
+        Search variables: ``S`` with ``G = exp(S)`` symmetric, or ``G`` itself.
+
+    Returns
+    -------
+    OrbitSearchResult
+
+    Examples
+    --------
+    With ``r = 1`` the orbit is ``(gX_b, Y_b/g)`` and the flattest point is balanced:
+
+    >>> import numpy as np
+    >>> M = np.outer([1.0, 2.0], [1.0, 0.0, 1.0])
+    >>> res = flattest_on_orbit_search(M, 1, 0.3, n_starts=2, rng=0)
+    >>> bool(np.all(np.abs(res.rel_gap) < 1e-6)), bool(np.all(res.imbalance < 1e-3))
+    (True, True)
+    """
+    from scipy.optimize import minimize
+
+    M = _as_matrix(M, "M")
+    r = _rank_arg(M, r)
+    a, b = _weights(a, b)
+    radius = float(radius)
+    if not (np.isfinite(radius) and radius > 0):
+        raise ValueError(f"radius must be a finite number > 0, got {radius!r}")
+    n_starts = as_positive_int(n_starts, "n_starts")
+    mv_starts = int(mv_starts)
+    verify_starts = as_positive_int(verify_starts, "verify_starts")
+    maxfev = as_positive_int(maxfev, "maxfev")
+    if isinstance(spread, (bool, np.bool_)) or not np.isfinite(spread) or spread < 0:
+        raise ValueError(f"spread must be a finite number >= 0, got {spread!r}")
+    if param not in ("sym", "full"):
+        raise ValueError(f"param must be 'sym' or 'full', got {param!r}")
+    gen = resolve_rng(rng)
+    Xb, Yb = balanced_factors(M, r)
+
+    def imbalance(X, Y):
+        return float(np.linalg.norm(a * X.T @ X - b * Y.T @ Y))
+
+    def fo(G, n_mv, seed):
+        X, Y = orbit_point(Xb, Yb, G)
+        return weighted_max_variation(M, X, Y, radius, a, b, side="up", n_starts=n_mv, rng=seed).value
+
+    Xw, Yw = weighted_balanced_factors(M, r, a, b)
+    reference = weighted_max_variation(M, Xw, Yw, radius, a, b, side="up", n_starts=verify_starts,
+                                       rng=1).value
+    if fatol is None:
+        fatol = 1e-12 * max(reference, 1e-300)
+
+    iu = np.triu_indices(r)
+
+    def to_G(g):
+        if param == "full":
+            return g.reshape(r, r)
+        S = np.zeros((r, r))
+        S[iu] = g
+        S = S + np.triu(S, 1).T
+        w, V = np.linalg.eigh(S)
+        return (V * np.exp(w)) @ V.T
+
+    def objective(g):
+        G = to_G(g)
+        c = np.linalg.cond(G)
+        if not np.isfinite(c) or c > 1e8:
+            return np.inf
+        return fo(G, mv_starts, 0)
+
+    G0s, Gs, v0, v1, i0, i1, nf = [], [], [], [], [], [], []
+    for _ in range(n_starts):
+        Q1, _r = np.linalg.qr(gen.standard_normal((r, r)))
+        Q2, _r = np.linalg.qr(gen.standard_normal((r, r)))
+        G0 = (Q1 * np.exp(spread * gen.standard_normal(r))) @ Q2
+        if param == "full":
+            g0 = G0.ravel()
+        else:  # S0 = ½ log(G0 G0ᵀ): exp(S0) = (G0G0ᵀ)^{1/2} has the same P as G0
+            w, V = np.linalg.eigh(G0 @ G0.T)
+            g0 = ((V * (0.5 * np.log(w))) @ V.T)[iu]
+        simplex = np.vstack([g0, g0 + 0.1 * np.eye(g0.size)])
+        res = minimize(objective, g0, method="Nelder-Mead",
+                       options={"xatol": xatol, "fatol": fatol, "maxfev": maxfev, "adaptive": True,
+                                "initial_simplex": simplex})
+        G = to_G(res.x)
+        G0s.append(G0)
+        Gs.append(G)
+        v0.append(fo(G0, verify_starts, 1))
+        v1.append(fo(G, verify_starts, 1))
+        i0.append(imbalance(*orbit_point(Xb, Yb, G0)))
+        i1.append(imbalance(*orbit_point(Xb, Yb, G)))
+        nf.append(res.nfev)
+    G0s, Gs = np.array(G0s), np.array(Gs)
+    return OrbitSearchResult(radius, a, b, float(reference), np.array(v0), np.array(v1),
+                             np.array(i0), np.array(i1), G0s, Gs, Gs @ Gs.transpose(0, 2, 1),
+                             np.array(nf))

@@ -416,3 +416,151 @@ def test_flatness_ties_off_the_balanced_set():
     # ... whereas scaling the top column does change the flatness
     X3, Y3 = orbit_point(Xb, Yb, np.diag([1.5, 1.0]))
     assert float(P.lambda_max(P.pack(X3, Y3))) > float(P.lambda_max(zb)) * 1.01
+
+
+# ----------------------------------------------------------------------- weighted norms, orbit search
+# (added with notebook 06: weighted_balanced_factors, weighted_max_variation,
+#  orbit_max_variation, flattest_on_orbit_search)
+from flatlib.matrix_factorization import (  # noqa: E402
+    flattest_on_orbit_search,
+    orbit_max_variation,
+    weighted_balanced_factors,
+    weighted_max_variation,
+)
+
+
+def _fo_sphere_bfgs(M, X, Y, rho, a, b, n_random=6):
+    """Independent f°_w ("up" side): f has no local maximum (it is a convex quadratic along
+    X-only lines), so the sup over the ellipsoid is on its boundary; BFGS over v with
+    u = ρ D^{-1/2} v/||v||."""
+    P = MatrixFactorization(M, X.shape[1])
+    z = P.pack(X, Y)
+    Dm = 1 / np.sqrt(np.concatenate([np.full(X.size, a), np.full(Y.size, b)]))
+    f0 = P.f(z)
+
+    def F(v):
+        return -(P.f(z + rho * Dm * v / np.linalg.norm(v)) - f0)
+
+    def dF(v):
+        nv = np.linalg.norm(v)
+        vh = v / nv
+        gu = rho * Dm * P.grad(z + rho * Dm * vh)
+        return -(gu - vh * (vh @ gu)) / nv
+
+    H = np.linalg.eigh(Dm[:, None] * P.hess(z) * Dm[None, :])[1]
+    g = np.random.default_rng(0)
+    starts = [H[:, -1], -H[:, -1]] + list(g.standard_normal((n_random, P.n)))
+    return max(-minimize(F, s, jac=dF, method="BFGS", options={"gtol": 1e-12}).fun for s in starts)
+
+
+@pytest.mark.parametrize("a,b", [(1.0, 1.0), (3.0, 5.0), (4.0, 1.0)])
+def test_weighted_balanced_factors(a, b):
+    M = low_rank(5, 3, 2, seed=0)
+    X, Y = weighted_balanced_factors(M, 2, a, b)
+    np.testing.assert_allclose(X @ Y.T, M, atol=1e-10)
+    np.testing.assert_allclose(a * X.T @ X, b * Y.T @ Y, atol=1e-10)
+    if a == b:
+        Xb, Yb = balanced_factors(M, 2)
+        np.testing.assert_allclose(X, Xb, atol=1e-14)
+    Xt, _ = trace_flat_factors(M, 2)
+    np.testing.assert_allclose(weighted_balanced_factors(M, 2, 3, 5)[0], Xt, atol=1e-14)  # (a,b)=(n,m)
+    with pytest.raises(ValueError, match="weight a"):
+        weighted_balanced_factors(M, 2, 0.0, 1.0)
+    with pytest.raises(ValueError, match="weight b"):
+        weighted_balanced_factors(M, 2, 1.0, np.nan)
+
+
+def test_weighted_max_variation_frobenius_matches_problem_method():
+    M = low_rank(4, 3, 2, seed=0)
+    P = MatrixFactorization(M, 2)
+    g = np.random.default_rng(1)
+    X, Y = g.standard_normal((4, 2)), g.standard_normal((3, 2))       # not a minimum
+    radii = np.array([0.01, 0.3, 1.0])
+    v1 = weighted_max_variation(M, X, Y, radii).value
+    v2 = P.max_variation(P.pack(X, Y), radii).value
+    np.testing.assert_allclose(v1, v2, rtol=1e-8)
+
+
+@pytest.mark.parametrize("a,b", [(2.0, 0.5), (3.0, 5.0)])
+def test_weighted_max_variation_against_independent_bfgs(a, b):
+    M = low_rank(4, 3, 2, seed=3)
+    g = np.random.default_rng(2)
+    for X, Y in [weighted_balanced_factors(M, 2, a, b), random_global_min(M, 2, rng=4, scale=0.5),
+                 (g.standard_normal((4, 2)), g.standard_normal((3, 2)))]:
+        for rho in (0.05, 0.7):
+            res = weighted_max_variation(M, X, Y, rho, a, b, side="up")
+            ref = _fo_sphere_bfgs(M, X, Y, rho, a, b)
+            assert abs(res.value / ref - 1) < 1e-8
+            # argmax is mapped back to the original variables: in the ellipsoid, attains value
+            P = MatrixFactorization(M, 2)
+            u = res.argmax - P.pack(X, Y)
+            w = np.concatenate([np.full(8, a), np.full(6, b)])
+            assert np.sum(w * u * u) <= rho ** 2 * (1 + 1e-9)
+            assert np.isclose(P.f(res.argmax) - P.f(P.pack(X, Y)), res.value, rtol=1e-10)
+
+
+def test_weighted_max_variation_scaling_and_leading_constant():
+    M = low_rank(5, 3, 2, seed=0)
+    s1 = np.linalg.svd(M, compute_uv=False)[0]
+    a, b = 3.0, 5.0
+    X, Y = weighted_balanced_factors(M, 2, a, b)
+    # norms (ta, tb) and (a, b): balls of radius ρ√t and ρ coincide
+    v1 = weighted_max_variation(M, X, Y, 0.4, a, b, side="up").value
+    v2 = weighted_max_variation(M, X, Y, 0.4 * np.sqrt(4.0), 4 * a, 4 * b, side="up").value
+    assert np.isclose(v1, v2, rtol=1e-9)
+    rho = 1e-3
+    lead = weighted_max_variation(M, X, Y, rho, a, b, side="up").value / rho ** 2
+    assert abs(lead * np.sqrt(a * b) / s1 - 1) < 5 * rho
+    # the weighted-balanced point is flatter than the Frobenius-balanced one for this norm, and
+    # conversely for the Frobenius norm
+    Xb, Yb = balanced_factors(M, 2)
+    for rho in (0.01, 1.0):
+        assert weighted_max_variation(M, X, Y, rho, a, b, side="up").value < \
+            weighted_max_variation(M, Xb, Yb, rho, a, b, side="up").value
+        assert weighted_max_variation(M, Xb, Yb, rho, side="up").value < \
+            weighted_max_variation(M, X, Y, rho, side="up").value
+
+
+def test_orbit_max_variation_defaults_to_balanced_orbit():
+    M = low_rank(4, 3, 2, seed=0)
+    G = np.array([[1.3, 0.2], [-0.1, 0.8]])
+    Xb, Yb = balanced_factors(M, 2)
+    v1 = orbit_max_variation(M, G, 0.5).value
+    v2 = weighted_max_variation(M, *orbit_point(Xb, Yb, G), 0.5, side="up").value
+    assert v1 == v2
+    # f° depends on G only through G Gᵀ: right orthogonal factors do not change it
+    Q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((2, 2)))
+    assert np.isclose(orbit_max_variation(M, G @ Q, 0.5).value, v1, rtol=1e-9)
+
+
+def test_flattest_on_orbit_search_small():
+    M = low_rank(4, 3, 2, seed=0)
+    res = flattest_on_orbit_search(M, 2, 0.5, n_starts=2, rng=0, maxfev=200)
+    assert res.value.shape == (2,) and res.G.shape == (2, 2, 2) and res.P.shape == (2, 2, 2)
+    np.testing.assert_allclose(res.P, res.G @ res.G.transpose(0, 2, 1))
+    assert np.all(res.value_start > res.reference)
+    assert np.all(np.abs(res.rel_gap) < 1e-6)            # the global (balanced) value is reached
+    ref = _fo_sphere_bfgs(M, *balanced_factors(M, 2), 0.5, 1.0, 1.0)
+    assert abs(res.reference / ref - 1) < 1e-9
+    for G, v in zip(res.G, res.value):                  # reported values are those of the end points
+        assert abs(_fo_sphere_bfgs(M, *orbit_point(*balanced_factors(M, 2), G), 0.5, 1.0, 1.0) / v - 1) < 1e-8
+    for G, c in zip(res.G, res.imbalance):
+        X, Y = orbit_point(*balanced_factors(M, 2), G)
+        assert np.isclose(np.linalg.norm(conserved_matrix(X, Y)), c)
+    assert "OrbitSearchResult" in repr(res)
+
+
+def test_flattest_on_orbit_search_weighted_and_full_param():
+    M = low_rank(5, 3, 2, seed=0)
+    res = flattest_on_orbit_search(M, 2, 0.3, n_starts=1, rng=1, a=3.0, b=5.0, maxfev=200)
+    Xw, Yw = weighted_balanced_factors(M, 2, 3.0, 5.0)
+    assert abs(res.reference / _fo_sphere_bfgs(M, Xw, Yw, 0.3, 3.0, 5.0) - 1) < 1e-9
+    assert np.all(np.abs(res.rel_gap) < 1e-6)
+    r1 = flattest_on_orbit_search(low_rank(3, 2, 1, seed=1), 1, 0.3, n_starts=1, rng=0, param="full")
+    assert abs(r1.rel_gap[0]) < 1e-7 and r1.imbalance[0] < 1e-3   # r = 1: the balanced point
+    with pytest.raises(ValueError, match="param"):
+        flattest_on_orbit_search(M, 2, 0.3, param="bad")
+    with pytest.raises(ValueError, match="radius"):
+        flattest_on_orbit_search(M, 2, -1.0)
+    with pytest.raises(ValueError, match="spread"):
+        flattest_on_orbit_search(M, 2, 0.3, spread=-1.0)
