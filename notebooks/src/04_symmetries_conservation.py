@@ -1,0 +1,490 @@
+# %% [markdown]
+# # Symmetries and conservation laws
+#
+# *On the geometry of flat minima* (C. Josz, arXiv:2509.11386) observes that flat minima,
+# conservation laws and symmetries are intertwined. This notebook makes the link concrete:
+# it **finds** the linear symmetries of a loss from its gradient alone, turns them into
+# **conserved quantities** (Noether charges), measures how well gradient flow and gradient descent
+# conserve them, and shows the **large-step effect**: gradient descent breaks the conservation law in
+# a systematic direction, towards balanced (flatter) minima, and never stops at a minimum sharper
+# than $2/\eta$. Every number printed here is recomputed independently in
+# `tests/test_symmetries_notebook_numbers.py`.
+#
+# ## Linear symmetries and their algebra
+#
+# A **linear symmetry** of $f:\mathbb R^n\to\mathbb R$ is a one-parameter group $x\mapsto e^{tA}x$
+# with $f(e^{tA}x)=f(x)$ for all $t$ and $x$. Differentiating at $t=0$,
+# $$\langle \nabla f(x),\,Ax\rangle = 0\qquad\text{for all }x,$$
+# and conversely this identity gives invariance (the derivative of $t\mapsto f(e^{tA}x)$ is
+# $\langle\nabla f(e^{tA}x),Ae^{tA}x\rangle=0$). The admissible $A$ form a Lie algebra
+# $\mathfrak g$. Because $\langle\nabla f(x),Ax\rangle=\langle \nabla f(x)x^\top,A\rangle_F$ is
+# *linear* in $A$, $\mathfrak g$ is the common **null space** of the linear forms
+# $A\mapsto\langle\nabla f(x_s)x_s^\top,A\rangle_F$ over sampled points $x_s$: one SVD of an
+# $S\times n^2$ matrix (`flatlib.symmetry.symmetry_algebra`) recovers it from gradient evaluations
+# only. Symbolic approaches instead expand $\langle\nabla f(x),Ax\rangle$ as a polynomial in $x$
+# and set every coefficient to zero, which needs a closed-form $f$ and a computer-algebra system
+# (e.g. SageMath); the null-space route needs neither, and works for black-box or piecewise
+# (ReLU, $|\cdot|$) losses. The price is a numerical rank decision, which we report as the ratio
+# of the last kept to the first discarded singular value (the *gap*).
+#
+# ## Noether's theorem for gradient flows
+#
+# If $S\in\mathfrak g$ is **symmetric**, the quadratic $Q_S(x)=\tfrac12\langle x,Sx\rangle$ is
+# conserved along the gradient flow $x'=-\nabla f(x)$:
+# $$\tfrac{d}{dt}Q_S(x(t))=\langle Sx,\,x'\rangle=-\langle \nabla f(x),Sx\rangle=0 .$$
+# The same chain-rule argument applies to subgradient flows of locally Lipschitz definable
+# functions. Antisymmetric elements (rotations) give $\langle x,Ax\rangle\equiv0$, no charge: the
+# charges are $\mathfrak g\cap\mathrm{Sym}(n)$ (`conserved_quantities`). For matrix factorization
+# $f(X,Y)=\tfrac12\|XY^\top-M\|_F^2$ the symmetry $(X,Y)\mapsto(XG,YG^{-\top})$ has generators
+# $(X,Y)\mapsto(XA,-YA^\top)$, and the charges are the entries of
+# $$C(X,Y)=X^\top X-Y^\top Y .$$
+# Scalar examples: $x^2-y^2$ for $\tfrac12(xy-1)^2$; $x^2-y^2$ and $y^2-z^2$ for $\tfrac12(xyz-1)^2$;
+# $a_j^2-\|w_j\|^2$ for each neuron of a two-layer ReLU network.
+
+# %% tags=["parameters"]
+seed = 0                       # seed of the sample points and of the matrix-factorization target
+sample_factor = 2              # symmetry_algebra uses sample_factor * n^2 sample points
+rot_n = 4                      # dimension of the rotation-invariant example (so(n))
+relu_shape = (2, 3, 20)        # (d, h, N) of the two-layer ReLU network (N >= d: enough data)
+relu_small_data = 1            # N < d for the data-dependent enlargement of the algebra
+mf_shape = (3, 2, 2)           # (m, n, r) of the small matrix factorization
+gap_min = 1e10                 # asserted lower bound on the singular-value gap
+T = 2.0                        # time horizon of the drift study (gradient flow and descent)
+eta_drift = (1e-3, 3e-2, 7)    # geomspace(*eta_drift): step sizes of the drift study
+x0_scalar = (3.0, 0.1)         # starting point of the large-step study on 1/2 (xy - 1)^2
+eta_paper = (0.01, 0.2, 0.3, 0.45)   # step sizes with reported outcomes
+eta_grid_step = 0.005          # grid eta = step, 2 step, ..., 0.45 for the lambda_max(eta) figure
+n_steps_max = 20000            # cap on gradient-descent steps
+gtol = 1e-12                   # gradient descent stops when ||grad f|| <= gtol
+fast = False                   # True: coarser step grids (smoke runs)
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import Image, display
+
+from flatlib.figures import savefig, style
+from flatlib.flows import gradient_descent, gradient_flow, subgradient_flow
+from flatlib.problems import (AbsScalarFactorization, DeepScalar, MatrixFactorization,
+                              RotationInvariant, ScalarFactorization, TwoLayerReLU)
+from flatlib.symmetry import conserved_quantities, symmetry_algebra
+
+style()
+t_start = time.perf_counter()
+if fast:
+    eta_drift = (eta_drift[0], eta_drift[1], 4)
+    eta_grid_step = 0.01
+etas_drift = np.geomspace(*eta_drift)
+eta_grid = np.round(np.arange(eta_grid_step, 0.45 + 1e-9, eta_grid_step), 6)
+
+
+def show(fig, name):
+    """Save PNG + PDF into figures/ and show the saved PNG inline (same output under any backend)."""
+    png = savefig(fig, name)[0]
+    plt.close(fig)
+    display(Image(filename=str(png)))
+
+
+def span_distance(A, B):
+    """||P_A - P_B||_F for the orthogonal projectors onto span{vec A_i} and span{vec B_i}."""
+    def proj(C):
+        V = np.asarray(C, dtype=float).reshape(len(C), -1).T
+        Qm, _ = np.linalg.qr(V)
+        return Qm @ Qm.T
+    if len(A) != len(B):
+        return np.inf
+    return float(np.linalg.norm(proj(A) - proj(B))) if len(A) else 0.0
+
+
+def charge_formula(S, names):
+    """The quadratic form x -> <x, S x> as text, scaled so the largest coefficient is +-1."""
+    n = len(names)
+    coef = {}
+    for i in range(n):
+        for j in range(i, n):
+            c = S[i, i] if i == j else 2.0 * S[i, j]
+            if abs(c) > 1e-9:
+                coef[(i, j)] = c
+    big = max(coef.values(), key=abs)
+    terms = []
+    for (i, j), c in coef.items():
+        c = round(c / big, 4) + 0.0
+        mono = f"{names[i]}^2" if i == j else f"{names[i]}{names[j]}"
+        mag = "" if abs(c) == 1.0 else f"{abs(c):g} "
+        terms.append(("- " if c < 0 else "+ ") + mag + mono)
+    out = " ".join(terms)
+    return out[2:] if out.startswith("+ ") else "-" + out[2:]
+
+
+# %% [markdown]
+# ## Symmetries found automatically
+#
+# For each problem we sample $2n^2$ Gaussian points, evaluate the gradient there, and compute
+# the null space of the constraint matrix. The expected dimensions are derived by hand:
+#
+# * $\tfrac12(xy-1)^2$ and $|xy-1|$: the rescaling $\operatorname{diag}(1,-1)$ only (dimension 1);
+# * $\tfrac12(xyz-1)^2$: the traceless diagonal matrices (dimension 2);
+# * $g(\|x\|^2)$ on $\mathbb R^n$: $\langle\nabla f,Ax\rangle=2g'\langle x,Ax\rangle$ vanishes iff $A$
+#   is antisymmetric, so $\mathfrak g=\mathfrak{so}(n)$ of dimension $n(n-1)/2$, and **no** charge;
+# * two-layer ReLU network with $h$ neurons: the $h$ per-neuron rescalings
+#   $(a_j,w_j)\mapsto(a_j/s,sw_j)$ — *provided there are enough data* ($N\geq d$ generic inputs).
+#   With $N<d$ the coordinates of the $w_j$ orthogonal to the data do not enter $f$ and the algebra
+#   grows to $h+k\,n$ with $k=h(d-N)$ (last but one row): the $k$ rows of $A$ for those coordinates
+#   are free. Its symmetric part, hence the charges, is the rescalings plus the symmetric $k\times k$
+#   block on those coordinates ($h+k(k+1)/2$), its antisymmetric part the $k(k-1)/2$ rotations
+#   among them; the other directions are neither symmetric nor antisymmetric and give no charge;
+# * matrix factorization with inner dimension $r$: $\mathfrak{gl}(r)$, dimension $r^2$, of which the
+#   $r(r+1)/2$ symmetric directions give charges (the entries of $C$) and the $r(r-1)/2$
+#   antisymmetric ones are isometries.
+#
+# The column "σ kept" is the smallest singular value kept as a constraint, relative to the largest;
+# the discarded ones are at round-off level (figure below), so the gap between them is huge.
+
+# %%
+rng = np.random.default_rng(seed)
+d_relu, h_relu, N_relu = relu_shape
+m_mf, n_mf, r_mf = mf_shape
+M_mf = rng.standard_normal((m_mf, n_mf))
+problems = {
+    "1/2 (xy-1)^2": (ScalarFactorization(), 1, 1),
+    "|xy-1|": (AbsScalarFactorization(), 1, 1),
+    "1/2 (xyz-1)^2": (DeepScalar(), 2, 2),
+    f"g(|x|^2), n={rot_n}": (RotationInvariant(rot_n), rot_n * (rot_n - 1) // 2, 0),
+    f"ReLU d={d_relu} h={h_relu} N={N_relu}": (TwoLayerReLU(d=d_relu, h=h_relu, n_data=N_relu, seed=seed),
+                                          h_relu, h_relu),
+}
+p_small = TwoLayerReLU(d=d_relu, h=h_relu, n_data=relu_small_data, seed=seed)
+k_free = h_relu * (d_relu - relu_small_data)     # coordinates of the w_j orthogonal to the data
+problems[f"ReLU d={d_relu} h={h_relu} N={relu_small_data}"] = (
+    p_small, h_relu + k_free * p_small.n, h_relu + k_free * (k_free + 1) // 2)
+problems[f"MF m={m_mf} n={n_mf} r={r_mf}"] = (MatrixFactorization(M_mf, rank=r_mf), r_mf ** 2,
+                                              r_mf * (r_mf + 1) // 2)
+
+found = {}
+print(f"{'problem':>22} {'n':>3} {'dim found':>9} {'expected':>8} {'charges':>7} {'expected':>8}"
+      f" {'σ kept':>8} {'gap':>7}")
+for name, (p, k_exp, q_exp) in problems.items():
+    S = rng.standard_normal((sample_factor * p.n ** 2, p.n))
+    res = symmetry_algebra(p.grad, S, full_output=True)
+    Q = conserved_quantities(res.basis)
+    s = res.singular_values
+    found[name] = (p, res, Q)
+    print(f"{name:>22} {p.n:3d} {res.dim:9d} {k_exp:8d} {Q.k:7d} {q_exp:8d}"
+          f" {s[res.rank - 1] / s[0]:8.2g} {'>' + f'{gap_min:.0e}'.replace('+', ''):>7}")
+    assert res.saturated and res.dim == k_exp and res.gap > gap_min, name
+    assert Q.k == q_exp, name
+    known = p.generators() if name != f"ReLU d={d_relu} h={h_relu} N={relu_small_data}" else None
+    if known is not None:       # the algebra found is exactly the span of the known generators
+        assert span_distance(res.basis, known) < 1e-8, name
+    else:                       # enlarged algebra: it still contains the per-neuron rescalings
+        P = np.linalg.qr(res.basis.reshape(res.dim, -1).T)[0]
+        for G in p.generators():
+            g = G.ravel() / np.linalg.norm(G)
+            assert np.linalg.norm(P @ (P.T @ g) - g) < 1e-8
+
+# %%
+fig, ax = plt.subplots(figsize=(8.0, 4.4))
+for name, (p, res, Q) in found.items():
+    s = res.singular_values / res.singular_values[0]
+    idx = np.arange(1, s.size + 1) / s.size
+    ax.semilogy(idx, np.maximum(s, 1e-18), ".-", ms=3, lw=0.8, label=f"{name} (dim {res.dim})")
+ax.axhline(1e-8, color="k", ls="--", lw=0.8, label="threshold tol = 1e-8")
+ax.set_xlabel(r"singular value index / $n^2$ (number of unknowns)")
+ax.set_ylabel(r"$\sigma_i/\sigma_{\max}$ of the constraint matrix")
+ax.set_title("the symmetry algebra is the numerical null space: a cliff of more than 10 decades")
+ax.set_ylim(1e-18, 3.0)
+ax.legend(fontsize=7.5, loc="lower left", ncol=2)
+show(fig, "04_singular_values")
+
+# %% [markdown]
+# ## The conserved quantities they give
+#
+# `conserved_quantities` intersects the algebra found with the symmetric matrices. For the
+# scalar problems we print the charges as quadratic forms; for the ReLU network and matrix
+# factorization we check that their span is that of the per-neuron charges $a_j^2-\|w_j\|^2$ and of
+# the entries of $C=X^\top X-Y^\top Y$ (distance between the orthogonal projectors below $10^{-8}$).
+
+# %%
+names = {"1/2 (xy-1)^2": "xy", "|xy-1|": "xy", "1/2 (xyz-1)^2": "xyz"}
+for name, vars_ in names.items():
+    Q = found[name][2]
+    print(f"{name:>14}: " + ";  ".join(charge_formula(S, list(vars_)) for S in Q.matrices))
+Q_rot = found[f"g(|x|^2), n={rot_n}"][2]
+print(f"g(|x|^2), n={rot_n}: {Q_rot.k} charges, {Q_rot.n_antisymmetric} antisymmetric generators (rotations)")
+assert Q_rot.k == 0 and Q_rot.n_antisymmetric == rot_n * (rot_n - 1) // 2
+
+# deep scalar: another basis of span{x^2 - y^2, y^2 - z^2}
+dist_deep = span_distance(found["1/2 (xyz-1)^2"][2].matrices, DeepScalar().generators())
+print(f"1/2 (xyz-1)^2: span = span{{x^2 - y^2, y^2 - z^2}}: {dist_deep < 1e-8}")
+assert dist_deep < 1e-8
+
+p_relu, _, Q_relu = found[f"ReLU d={d_relu} h={h_relu} N={N_relu}"]
+dist_relu = span_distance(Q_relu.matrices, p_relu.generators())   # diag(-1 on a_j, +1 on w_j)
+print(f"ReLU: {Q_relu.k} charges; span = span{{a_j^2 - |w_j|^2}}: {dist_relu < 1e-8}")
+assert dist_relu < 1e-8
+
+p_mf, _, Q_mf = found[f"MF m={m_mf} n={n_mf} r={r_mf}"]
+G_mf = p_mf.generators()                       # generator of E_ab at index a r + b
+C_known = [G_mf[a * r_mf + b] + G_mf[b * r_mf + a] for a in range(r_mf) for b in range(a, r_mf)]
+dist_mf = span_distance(Q_mf.matrices, C_known)
+print(f"MF: {Q_mf.k} charges, {Q_mf.n_antisymmetric} antisymmetric; span = entries of C: {dist_mf < 1e-8}")
+assert dist_mf < 1e-8
+# the charges are linear in C: Q(z) = L vec(C) for one fixed matrix L (fitted on random points)
+Z = rng.standard_normal((20, p_mf.n))
+Cs = np.array([p_mf.conserved(z)[np.triu_indices(r_mf)] for z in Z])
+L, *_ = np.linalg.lstsq(Cs, Q_mf(Z), rcond=None)
+assert np.abs(Cs @ L - Q_mf(Z)).max() < 1e-10
+
+# %% [markdown]
+# ## Conservation along gradient flow, and its breaking by gradient descent
+#
+# Along the gradient flow the charges are exact invariants, so their numerical drift only measures
+# the integration error (LSODA with `rtol=1e-10`): we assert a relative drift below $10^{-8}$
+# (drift divided by $\tfrac12\max_t\|x(t)\|^2$, the natural size of a unit charge). Gradient descent
+# $x^+=x-\eta\nabla f(x)$ changes a charge by exactly
+# $$Q_S(x^+)-Q_S(x)=-\eta\langle Sx,\nabla f\rangle+\tfrac{\eta^2}2\langle\nabla f,S\nabla f\rangle
+# =\tfrac{\eta^2}{2}\langle \nabla f(x),S\nabla f(x)\rangle,$$
+# i.e. $O(\eta^2)$ per step, and $O(\eta)$ over a fixed time $T$ (that is $T/\eta$ steps). We run both
+# on $[0,T]$ from the problems' default starting points (matrix factorization: a Gaussian point).
+# Drift sizes are Euclidean norms of the vector of charges in a Frobenius-orthonormal basis (hence
+# independent of the basis), relative to $\tfrac12\max_k\|x_k\|^2$; the per-step drift is the mean
+# over the $T/\eta$ steps. We also check the exact per-step formula above, to round-off.
+
+# %%
+flow_problems = {
+    "1/2 (xy-1)^2": ScalarFactorization(),
+    "1/2 (xyz-1)^2": DeepScalar(),
+    f"ReLU d={d_relu} h={h_relu} N={N_relu}": p_relu,
+    f"MF m={m_mf} n={n_mf} r={r_mf}": p_mf,
+}
+x0_mf = np.random.default_rng(seed + 1).standard_normal(p_mf.n)
+flows = {}
+for name, p in flow_problems.items():
+    Q = found[name][2]
+    x0 = x0_mf if name.startswith("MF") else p.default_x0
+    fl = gradient_flow(p.grad, x0, (0.0, T), charges=Q, f=p.f)
+    flows[name] = fl
+    print(f"{name:>22}: f {fl.f_values[0]:.4f} -> {fl.f_values[-1]:.4f}, "
+          f"relative charge drift < 1e-8: {fl.max_rel_drift < 1e-8}")
+    assert fl.success and fl.max_rel_drift < 1e-8
+    assert np.all(np.diff(fl.f_values) <= 1e-12)
+
+# matrix factorization: C = X^T X - Y^T Y itself is conserved
+C0, C1 = p_mf.conserved(flows[f"MF m={m_mf} n={n_mf} r={r_mf}"].x[0]), p_mf.conserved(flows[f"MF m={m_mf} n={n_mf} r={r_mf}"].x_final)
+print("MF: C(0) =", np.round(C0, 4).tolist())
+assert np.linalg.norm(C1 - C0) <= 1e-8 * np.linalg.norm(C0)
+
+# %%
+drift_problems = ["1/2 (xy-1)^2", "1/2 (xyz-1)^2", f"ReLU d={d_relu} h={h_relu} N={N_relu}"]
+per_step, total, slopes, slopes_total = {}, {}, {}, {}
+for name in drift_problems:
+    p, Q = flow_problems[name], found[name][2]
+    ps, tot = [], []
+    for eta in etas_drift:
+        gd = gradient_descent(p.grad, p.default_x0, eta, int(round(T / eta)), charges=Q)
+        scale = 0.5 * np.max(np.sum(gd.x ** 2, axis=1))
+        dQ = np.diff(gd.charges, axis=0)                        # change of the charges at each step
+        G = np.array([p.grad(x) for x in gd.x[:-1]])
+        predicted = 0.5 * eta ** 2 * np.einsum("ti,kij,tj->tk", G, Q.matrices, G)
+        assert np.abs(dQ - predicted).max() <= 1e-12 * scale     # the exact formula, up to round-off
+        # Euclidean norms over the Frobenius-orthonormal charge basis: basis-independent
+        ps.append(np.mean(np.linalg.norm(dQ, axis=1)) / scale)  # mean per-step drift (relative)
+        tot.append(np.linalg.norm(gd.drift[-1]) / scale)        # drift accumulated over [0, T]
+    per_step[name], total[name] = np.array(ps), np.array(tot)
+    slopes[name] = np.polyfit(np.log(etas_drift), np.log(per_step[name]), 1)[0]
+    slopes_total[name] = np.polyfit(np.log(etas_drift), np.log(total[name]), 1)[0]
+    print(f"{name:>22}: slope of the per-step drift {slopes[name]:.2f}, "
+          f"of the drift over [0, T] {slopes_total[name]:.2f}")
+    assert abs(slopes[name] - 2.0) <= 0.1
+    assert abs(slopes_total[name] - 1.0) <= 0.1
+
+# %%
+fig, axs = plt.subplots(1, 2, figsize=(10.5, 4.3))
+colors = ["tab:blue", "tab:orange", "tab:green"]
+for c, name in zip(colors, drift_problems):
+    axs[0].loglog(etas_drift, per_step[name], "o-", color=c, ms=4,
+                  label=f"{name}: slope {slopes[name]:.2f}")
+    axs[1].loglog(etas_drift, total[name], "o-", color=c, ms=4,
+                  label=f"{name}: slope {slopes_total[name]:.2f}")
+    axs[1].axhline(max(flows[name].max_rel_drift, 1e-16), color=c, ls=":", lw=1.2)
+ref = per_step[drift_problems[0]][0] * (etas_drift / etas_drift[0]) ** 2
+axs[0].loglog(etas_drift, ref / 4, "k--", lw=1, label=r"$\propto\eta^2$")
+ref1 = total[drift_problems[0]][0] * (etas_drift / etas_drift[0])
+axs[1].loglog(etas_drift, ref1 / 4, "k--", lw=1, label=r"$\propto\eta$")
+axs[1].plot([], [], "k:", label="gradient flow (solver tolerance)")
+axs[0].set_title("gradient descent: charge change per step")
+axs[1].set_title(f"charge drift accumulated over $[0,T]$, $T={T:g}$")
+for ax in axs:
+    ax.set_xlabel(r"step size $\eta$")
+    ax.legend(fontsize=8)
+axs[0].set_ylabel(r"$\mathrm{mean}_k\,\|Q(x_{k+1})-Q(x_k)\|\;/\;\frac{1}{2}\max_k\|x_k\|^2$")
+axs[1].set_ylabel(r"$\|Q(x_T)-Q(x_0)\|\;/\;\frac{1}{2}\max_k\|x_k\|^2$")
+axs[1].set_ylim(1e-14, 1.0)
+show(fig, "04_drift_vs_step")
+
+# %% [markdown]
+# ## Large steps drift toward flatter minima
+#
+# On $f(x,y)=\tfrac12(xy-1)^2$ with $S=\operatorname{diag}(1,-1)$ the change formula reads, with
+# $r=xy-1$,
+# $$\big(x^2-y^2\big)^+=\big(1-\eta^2r^2\big)\big(x^2-y^2\big):$$
+# every step shrinks the imbalance, the more so the larger the step and the residual. At a minimum
+# ($xy=1$) the Hessian has $\lambda_{\max}=x^2+y^2=\sqrt{(x^2-y^2)^2+4}$, so a smaller final imbalance
+# means a flatter minimum, the balanced $(1,1)$ being the flattest ($\lambda_{\max}=2$). A second
+# effect caps the sharpness: at a minimum with $\lambda_{\max}>2/\eta$ the linearized iteration
+# $I-\eta\nabla^2 f$ has an eigenvalue below $-1$, so gradient descent cannot settle there. We run
+# gradient descent from $(3,0.1)$ (stopping when $\|\nabla f\|\leq10^{-12}$) for a grid of step
+# sizes.
+
+# %%
+SF = ScalarFactorization()
+x0 = np.array(x0_scalar)
+
+
+def run_gd(eta):
+    return gradient_descent(SF.grad, x0, eta, n_steps_max, gtol=gtol)
+
+
+def lam_max(x):
+    return float(x @ x)                 # = lambda_max of the Hessian at a minimum xy = 1
+
+
+outcome = {}
+for eta in eta_paper:
+    gd = run_gd(eta)
+    outcome[eta] = gd
+    if gd.converged:
+        xf = gd.x_final
+        print(f"eta = {eta:<5}: converged in {len(gd.t) - 1:3d} steps to ({xf[0]:.4f}, {xf[1]:.4f}), "
+              f"lambda_max = {lam_max(xf):.2f} <= 2/eta = {2 / eta:.2f}")
+    else:
+        print(f"eta = {eta:<5}: diverged: {gd.diverged}")
+assert [round(lam_max(outcome[e].x_final), 2) for e in eta_paper[:3]] == [9.21, 8.74, 2.71]
+assert all(outcome[e].converged for e in eta_paper[:3])
+assert outcome[0.45].diverged and not outcome[0.45].converged
+# the limit is a minimum and its sharpness follows from the final imbalance
+for e in eta_paper[:3]:
+    xf = outcome[e].x_final
+    assert abs(xf[0] * xf[1] - 1.0) < 1e-10
+    assert abs(lam_max(xf) - np.hypot(xf[0] ** 2 - xf[1] ** 2, 2.0)) < 1e-9
+    assert abs(np.linalg.eigvalsh(SF.hess(xf)).max() - lam_max(xf)) < 1e-9
+
+# %%
+grid = {eta: run_gd(eta) for eta in eta_grid}
+conv = np.array([e for e, g in grid.items() if g.converged])
+div = np.array([e for e, g in grid.items() if g.diverged])
+other = np.array([e for e, g in grid.items() if not g.converged and not g.diverged])
+lam_conv = np.array([lam_max(grid[e].x_final) for e in conv])
+print(f"{eta_grid.size} step sizes in [{eta_grid[0]}, {eta_grid[-1]}]: {conv.size} converged, "
+      f"{div.size} diverged, {other.size} neither")
+print(f"largest converged step {conv.max():.3f}; smallest diverged step {div.min():.3f}")
+print(f"max over converged runs of lambda_max / (2/eta): {np.max(lam_conv * conv / 2):.3f}")
+assert np.all(lam_conv <= 2.0 / conv)                    # never sharper than 2/eta
+assert other.size == 0 and np.all(div > conv.max())
+
+# %%
+fig, axs = plt.subplots(1, 2, figsize=(11.0, 4.5), gridspec_kw={"width_ratios": [1.25, 1]})
+ax = axs[0]
+ee = np.linspace(0.004, 0.46, 400)
+ax.plot(ee, 2.0 / ee, "k--", lw=1, label=r"$2/\eta$ (stability limit)")
+ax.plot(conv, lam_conv, "o", ms=3.5, color="tab:blue", label=r"$\lambda_{\max}$ of the limit of GD")
+ax.axhline(2.0, color="tab:green", lw=0.8, ls=":", label=r"balanced minimum $\lambda_{\max}=2$")
+fl = gradient_flow(SF.grad, x0, (0.0, 20.0), t_eval=np.linspace(0.0, 20.0, 400))
+lam_flow = lam_max(fl.x_final)
+ax.axhline(lam_flow, color="tab:red", lw=0.8, ls=":",
+           label=rf"gradient flow limit $\lambda_{{\max}}={lam_flow:.2f}$")
+if div.size:
+    ax.axvspan(div.min() - eta_grid_step / 2, 0.46, color="0.85", label="diverges")
+for e, off in zip(eta_paper[:3], ((4, -14), (-30, -12), (6, 6))):
+    ax.plot(e, lam_max(outcome[e].x_final), "o", ms=7, mfc="none", color="k")
+    ax.annotate(rf"$\eta={e}$: {lam_max(outcome[e].x_final):.2f}", (e, lam_max(outcome[e].x_final)),
+                textcoords="offset points", xytext=off, fontsize=8, ha="left" if off[0] > 0 else "right")
+ax.set_ylim(0, 12)
+ax.set_xlim(0, 0.46)
+ax.set_xlabel(r"step size $\eta$")
+ax.set_ylabel(r"$\lambda_{\max}=x^2+y^2$ at the limit")
+ax.set_title(r"GD on $\frac{1}{2}(xy-1)^2$ from $(3,\,0.1)$: larger steps, flatter minima")
+ax.legend(fontsize=8, loc="upper right")
+
+ax = axs[1]
+Xg, Yg = np.meshgrid(np.linspace(0.5, 3.4, 400), np.linspace(-0.8, 1.6, 400))
+ax.contour(Xg, Yg, Xg ** 2 - Yg ** 2, levels=np.arange(0.0, 12.0, 1.0), colors="0.8", linewidths=0.6,
+           linestyles="solid")
+D0 = x0[0] ** 2 - x0[1] ** 2
+yy = np.linspace(-0.8, 1.6, 200)
+ax.plot(np.sqrt(D0 + yy ** 2), yy, ":", color="tab:red", lw=1, label=rf"$x^2-y^2={D0:.2f}$")
+t = np.linspace(0.5, 3.4, 300)
+ax.plot(t, 1.0 / t, "k", lw=1.5, label="minima $xy=1$")
+ax.plot(fl.x[:, 0], fl.x[:, 1], color="tab:red", lw=2, label=r"gradient flow ($x^2-y^2$ conserved)")
+for e, c in zip(eta_paper[1:3], ("tab:orange", "tab:purple")):
+    xs = outcome[e].x
+    ax.plot(xs[:, 0], xs[:, 1], "o-", color=c, ms=3, lw=0.7, label=rf"GD $\eta={e}$")
+ax.plot(*x0, "ks", ms=6, label="start $(3, 0.1)$")
+ax.plot(*fl.x_final, "*", color="tab:red", ms=12, zorder=5)
+ax.set_xlim(0.5, 3.4)
+ax.set_ylim(-0.8, 1.6)
+ax.set_aspect("equal")
+ax.set_xlabel("$x$")
+ax.set_ylabel("$y$")
+ax.set_title(r"paths; grey: level sets of $x^2-y^2$")
+ax.legend(fontsize=8, loc="upper left")
+show(fig, "04_large_step")
+
+# %% [markdown]
+# The gradient-flow limit sits where the conserved hyperbola $x^2-y^2=8.99$ meets $xy=1$
+# ($\lambda_{\max}=\sqrt{8.99^2+4}$), and small steps stay close to it. Moderate steps shrink the
+# imbalance and land on flatter minima, and every limit lies below the $2/\eta$ curve. The step
+# sizes near the divergence threshold give a non-monotone (chaotic) dependence on $\eta$.
+#
+# ## The nonsmooth case $|xy-1|$
+#
+# $f=|g|$ with $g=xy-1$ has the same rescaling symmetry (found above from its subgradients). Its
+# minimal-norm subgradient flow is $x'=-\operatorname{sign}(g)\nabla g$ until the kink set $xy=1$ is
+# hit, then it stops. From $(3,0.1)$, where $g<0$, it is the linear system $x'=y$, $y'=x$, which
+# conserves $x^2-y^2$ exactly; the hitting time solves $0.3\cosh 2t+4.505\sinh 2t=1$. So the
+# subgradient flow of $|xy-1|$ and the gradient flow of $\tfrac12(xy-1)^2$ end at the **same**
+# minimum, the intersection of $x^2-y^2=8.99$ with $xy=1$, along different time parametrizations.
+
+# %%
+AB = AbsScalarFactorization()
+Q_abs = found["|xy-1|"][2]
+t_plot = 7.0
+sub = subgradient_flow(AB.inner, AB.inner_grad, x0, (0.0, t_plot), charges=Q_abs,
+                       t_eval=np.linspace(0.0, t_plot, 701))
+D = sub.x[:, 0] ** 2 - sub.x[:, 1] ** 2
+xs_end = sub.x_final
+xg_end = fl.x_final                     # gradient flow of 1/2 (xy-1)^2 on [0, 20] (figure above)
+print(f"kink set reached at t = {sub.extra['t_hit']:.6f}")
+print(f"x^2 - y^2: start {D[0]:.6f}, end {D[-1]:.6f}; max |change| < 1e-8: {np.abs(D - D[0]).max() < 1e-8}")
+print(f"end point of the subgradient flow of |xy-1|:   ({xs_end[0]:.6f}, {xs_end[1]:.6f})")
+print(f"end point of the gradient flow of 1/2(xy-1)^2: ({xg_end[0]:.6f}, {xg_end[1]:.6f})")
+assert sub.converged and sub.max_rel_drift < 1e-8 and np.abs(D - D[0]).max() < 1e-8
+assert abs(xs_end[0] * xs_end[1] - 1.0) < 1e-9
+assert np.linalg.norm(xs_end - xg_end) < 1e-6
+
+# %%
+fig, ax = plt.subplots(figsize=(7.0, 3.8))
+fl_s = gradient_flow(SF.grad, x0, (0.0, t_plot), t_eval=np.linspace(0.0, t_plot, 701))
+ax.plot(sub.t, D, color="tab:purple", lw=2, label=r"subgradient flow of $|xy-1|$")
+ax.plot(fl_s.t, fl_s.x[:, 0] ** 2 - fl_s.x[:, 1] ** 2, "--", color="tab:red", lw=1.5,
+        label=r"gradient flow of $\frac{1}{2}(xy-1)^2$")
+for e, c in zip((0.2, 0.3), ("tab:orange", "tab:green")):
+    xs = outcome[e].x
+    k = xs.shape[0]
+    ax.plot(e * np.arange(k), xs[:, 0] ** 2 - xs[:, 1] ** 2, "o-", ms=3, lw=0.7, color=c,
+            label=rf"gradient descent $\eta={e}$ (time $k\eta$)")
+ax.axvline(sub.extra["t_hit"], color="0.5", lw=0.8, ls=":")
+ax.annotate(f"subgradient flow reaches the kink set (t = {sub.extra['t_hit']:.3f})", (sub.extra["t_hit"], 2.0),
+            xytext=(6, 0), textcoords="offset points", fontsize=8)
+ax.set_xlim(0, t_plot)
+ax.set_xlabel("time $t$")
+ax.set_ylabel("$x^2-y^2$")
+ax.set_title("the charge $x^2-y^2$ along flows (constant) and gradient descent (shrinks)")
+ax.legend(fontsize=8, loc="center right")
+show(fig, "04_nonsmooth_charge")
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+print(f"whole notebook: {time.perf_counter() - t_start:.1f} s")
