@@ -96,7 +96,9 @@ def main(argv=None):
     ap.add_argument("--inplace", action="store_true",
                     help="refresh the committed notebooks (default parameters only)")
     ap.add_argument("--output-dir", default=str(ROOT / "build" / "notebooks"))
-    ap.add_argument("--figures-dir", default=os.environ.get("FLATLIB_FIGURES_DIR", str(ROOT / "figures")))
+    ap.add_argument("--figures-dir", default=None,
+                    help="default: figures/ (build/figures/ when -p overrides parameters, so that the "
+                         "committed figures keep their default parameters)")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = ap.parse_args(argv)
     if args.jobs < 1:
@@ -108,7 +110,12 @@ def main(argv=None):
     if not notebooks:
         print("no notebooks to run in", notebooks_dir())
         return 0
-    figures = Path(args.figures_dir)
+    if args.figures_dir is not None:
+        figures = Path(args.figures_dir)
+    elif os.environ.get("FLATLIB_FIGURES_DIR"):
+        figures = Path(os.environ["FLATLIB_FIGURES_DIR"])
+    else:
+        figures = ROOT / ("build/figures" if params else "figures")
     figures.mkdir(parents=True, exist_ok=True)
     outdir = Path(args.output_dir)
     outdir.mkdir(parents=True, exist_ok=True)
