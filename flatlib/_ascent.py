@@ -259,7 +259,6 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
         alpha[idx] = np.clip(bb, 1e-14 * r / gnn, 1e3 * r / gnn)
         small = (np.abs(Fn - Fa) <= tol * np.maximum(np.abs(Fn), 1e-300)) & (np.sqrt(ss) <= stop_step)
         U[idx], F[idx], G[idx] = Un, Fn, Gn
-        hist[idx] = np.roll(hist[idx], -1, axis=1)
-        hist[idx, -1] = Fn
+        hist[idx, it % memory] = Fn  # circular buffer of the last `memory` values
         active[idx[small]] = False
     return U, -F, total

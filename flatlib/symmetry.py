@@ -418,6 +418,16 @@ class ConservedQuantities:
         are *not* conserved in general and are not used.
     message : str
 
+    Examples
+    --------
+    The deep scalar factorization ``½(xyz - 1)²`` has two charges, spanning
+    ``x² - y²`` and ``y² - z²``; at a point with ``x = y = z`` both vanish:
+
+    >>> import numpy as np
+    >>> Q = conserved_quantities(np.array([np.diag([1.0, -1.0, 0.0]), np.diag([0.0, 1.0, -1.0])]))
+    >>> Q.k, np.allclose(Q([1.0, 1.0, 1.0]), 0.0)
+    (2, True)
+
     Methods
     -------
     jacobian(x) -> (k, n), rows ``S_i x``

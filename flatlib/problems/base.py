@@ -25,7 +25,20 @@ import numpy as np
 
 class Problem:
     """Base class: subclasses set ``n`` and implement ``f`` and ``grad``
-    (and ``hvp`` when cheaper than finite differences)."""
+    (and ``hvp`` when cheaper than finite differences).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Bowl(Problem):
+    ...     n = 2
+    ...     def f(self, x):
+    ...         return float(x @ x)
+    ...     def grad(self, x):
+    ...         return 2 * np.asarray(x, dtype=float)
+    >>> Bowl().hess(np.zeros(2)).round(6).tolist()      # from finite-difference hvp
+    [[2.0, 0.0], [0.0, 2.0]]
+    """
 
     n: int
     name: str = "problem"
