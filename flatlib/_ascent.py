@@ -8,11 +8,9 @@ as they converge.
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ._validate import _short, check_callable
+from ._validate import _short, check_callable, real_scalar
 
 
 class BatchFunction:
@@ -30,17 +28,6 @@ class BatchFunction:
         self.name = name
         self.ncalls = 0  # points evaluated
 
-    def _scalar(self, v):
-        if isinstance(v, (bool, np.bool_)):
-            raise TypeError(f"{self.name} must return a real scalar, got a boolean")
-        if isinstance(v, np.ndarray):
-            if v.size != 1:
-                raise TypeError(f"{self.name} must return a scalar, got an array of shape {v.shape}")
-            v = v.reshape(())[()]
-        if not isinstance(v, (numbers.Real, np.floating, np.integer)):
-            raise TypeError(f"{self.name} must return a real scalar, got {type(v).__name__}")
-        return float(v)
-
     def __call__(self, Y):
         k = Y.shape[0]
         self.ncalls += k
@@ -56,7 +43,7 @@ class BatchFunction:
                 else:
                     raise TypeError(f"{self.name} (vectorized) must return shape ({k},), got {v.shape}")
         else:
-            v = np.array([self._scalar(self.f(y)) for y in Y])
+            v = np.array([real_scalar(self.f(y), self.name) for y in Y])
         bad = ~np.isfinite(v)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])

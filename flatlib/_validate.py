@@ -64,6 +64,39 @@ def check_callable(f, name):
     return f
 
 
+def as_rng(rng, name="rng"):
+    """Return a :class:`numpy.random.Generator` from ``None | int | Generator``.
+
+    ``None`` gives ``numpy.random.default_rng(0)`` (a *fixed* seed, so that
+    every flatlib computation is reproducible by default).
+    """
+    if rng is None:
+        return np.random.default_rng(0)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (bool, np.bool_)):
+        raise TypeError(f"{name} must be None, an int seed or a numpy Generator, got bool")
+    if isinstance(rng, (int, np.integer)):
+        if rng < 0:
+            raise ValueError(f"{name} seed must be >= 0, got {rng}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"{name} must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
+
+
+def real_scalar(v, name="f"):
+    """``v`` as a Python float; ``TypeError`` naming ``name`` if it is not a real scalar
+    (booleans, arrays of size != 1, strings ...). Finiteness is checked by the caller."""
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must return a real scalar, got a boolean")
+    if isinstance(v, np.ndarray):
+        if v.size != 1:
+            raise TypeError(f"{name} must return a scalar, got an array of shape {v.shape}")
+        v = v.reshape(())[()]
+    if not isinstance(v, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must return a real scalar, got {type(v).__name__}")
+    return float(v)
+
+
 class scalar_fn:
     """Wrap ``f`` so that every call returns a finite Python float.
 
@@ -79,16 +112,7 @@ class scalar_fn:
 
     def __call__(self, y):
         self.ncalls += 1
-        v = self.f(y)
-        if isinstance(v, (bool, np.bool_)):
-            raise TypeError(f"{self.name} must return a real scalar, got a boolean")
-        if isinstance(v, np.ndarray):
-            if v.size != 1:
-                raise TypeError(f"{self.name} must return a scalar, got an array of shape {v.shape}")
-            v = v.reshape(())[()]
-        if not isinstance(v, (numbers.Real, np.floating, np.integer)):
-            raise TypeError(f"{self.name} must return a real scalar, got {type(v).__name__}")
-        v = float(v)
+        v = real_scalar(self.f(y), self.name)
         if not np.isfinite(v):
             raise ValueError(f"{self.name} returned {v} at the point {_short(y)}")
         return v

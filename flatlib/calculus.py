@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
-from ._validate import as_nonneg, as_point, as_positive_int, check_callable, scalar_fn
+from ._validate import as_nonneg, as_point, as_positive_int, as_rng, check_callable, scalar_fn
 
 __all__ = ["first_order_constant", "second_order_constant", "directional_constant",
            "separable_max_variation", "DirectionalConstantResult", "SeparableResult"]
@@ -267,7 +267,7 @@ def directional_constant(f, x, *, dirderiv=None, n_dirs=None, t=None, richardson
     if not isinstance(richardson, (bool, np.bool_)):
         raise TypeError(f"richardson must be a bool, got {type(richardson).__name__}")
     n_refine = as_positive_int(n_refine, "n_refine")
-    gen = _rng(rng)
+    gen = as_rng(rng)
     if n_dirs is None:
         n_dirs = 720 if n == 2 else 200 * n
     n_dirs = as_positive_int(n_dirs, "n_dirs")
@@ -345,16 +345,6 @@ def directional_constant(f, x, *, dirderiv=None, n_dirs=None, t=None, richardson
                   f"best {n_refine}")
     sign = 1 if D(best_u) > 0 else -1
     return DirectionalConstantResult(float(best), best_u, sign, counter.ncalls, f"{how}; {search}")
-
-
-def _rng(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None:
-        return np.random.default_rng(0)
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
 
 
 # ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from ._ascent import BatchFunction, BatchGradient, spg_ball_max_signed
-from ._validate import as_nonneg, as_point, as_positive_int, check_callable
+from ._validate import as_nonneg, as_point, as_positive_int, as_rng, check_callable
 from .quadratic import Quadratic
 
 __all__ = ["max_variation", "level_distance", "MaxVariationResult", "LevelDistanceResult"]
@@ -105,16 +105,6 @@ class LevelDistanceResult:
 
     def __repr__(self):
         return f"LevelDistanceResult(value={self.value!r}, delta={self.delta!r}, nfev={self.nfev}, exact={self.exact})"
-
-
-def _rng(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None:
-        return np.random.default_rng(0)
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
 
 
 def _check_side(side):
@@ -244,7 +234,7 @@ def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bo
         if not np.all(np.isfinite(H)):
             raise ValueError("hess returned non-finite values at x")
         H = 0.5 * (H + H.T)
-    gen = _rng(rng)
+    gen = as_rng(rng)
     dirs = _directions(x, n, gx, H, gen, n_starts)
     if starts is not None:
         S = np.atleast_2d(np.asarray(starts, dtype=float))
@@ -409,7 +399,7 @@ def level_distance(f, x, delta, *, grad=None, hess=None, side="both", max_radius
         return LevelDistanceResult(np.array(vals), pts, deltas, 0, True, msg)
 
     nfev = 0
-    seed = rng if isinstance(rng, (int, np.integer)) or rng is None else int(_rng(rng).integers(2**31))
+    seed = rng if isinstance(rng, (int, np.integer)) or rng is None else int(as_rng(rng).integers(2**31))
 
     def prof(r):
         nonlocal nfev

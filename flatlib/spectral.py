@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from ._validate import as_point, as_positive_int, check_callable, vector_fn
+from ._validate import as_point, as_positive_int, as_rng, check_callable, vector_fn
 
 __all__ = [
     "EigenResult",
@@ -64,17 +64,7 @@ def resolve_rng(rng, name="rng"):
     >>> round(float(g.standard_normal()), 6) == round(float(resolve_rng(0).standard_normal()), 6)
     True
     """
-    if rng is None:
-        return np.random.default_rng(DEFAULT_SEED)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (bool, np.bool_)):
-        raise TypeError(f"{name} must be None, an int seed or a numpy Generator, got bool")
-    if isinstance(rng, (int, np.integer)):
-        if rng < 0:
-            raise ValueError(f"{name} seed must be >= 0, got {rng}")
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"{name} must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
+    return as_rng(rng, name)
 
 
 @dataclass(frozen=True)
