@@ -31,6 +31,8 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_max_variation.py
+	$(PY) benchmarks/bench_matrix_factorization.py
+	$(PY) benchmarks/bench_symmetry_algebra.py
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
