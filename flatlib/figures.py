@@ -21,7 +21,7 @@ if "MPLBACKEND" not in os.environ and not matplotlib.get_backend().lower().start
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["figures_dir", "savefig", "style"]
+__all__ = ["figures_dir", "savefig", "show", "style"]
 
 PNG_METADATA = {"Software": None}
 PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None}
@@ -72,3 +72,20 @@ def savefig(fig, name, formats=("png", "pdf")):
             raise ValueError(f"unsupported format {fmt!r}")
         out.append(path)
     return out
+
+
+def show(fig, name):
+    """Save ``fig`` (PNG + PDF, see :func:`savefig`), close it, and display the saved PNG.
+
+    Displaying the file rather than the live figure gives the same notebook output under
+    any backend (Agg under ``reproduce``, inline under nbval or JupyterLab). Returns
+    ``None``, so that a cell ending with ``show(...)`` prints no machine-specific path.
+    """
+    paths = savefig(fig, name)
+    plt.close(fig)
+    try:
+        from IPython.display import Image, display
+    except ImportError:  # outside IPython: saving is all there is to do
+        return None
+    display(Image(filename=str(paths[0])))
+    return None

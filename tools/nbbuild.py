@@ -43,6 +43,8 @@ def build(src: Path) -> nbformat.NotebookNode:
         elif kind is not None:
             buf.append(line)
     flush()
+    for i, cell in enumerate(cells):
+        cell.id = f"cell-{i:03d}"  # stable ids: rebuilding gives no spurious diff
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}

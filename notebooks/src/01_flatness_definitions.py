@@ -65,23 +65,15 @@ import time
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Image, display
 
 from flatlib import compare_flatness, flatness_order, level_distance, max_variation
-from flatlib.figures import savefig, style
+from flatlib.figures import show, style
 
 style()
 t_start = time.perf_counter()
 if fast:
     n_dense = min(n_dense, 120)
 radii_fit = np.geomspace(*fit_radii)
-
-
-def show(fig, name):
-    """Save PNG + PDF into figures/ and show the saved PNG inline (the same output under any backend)."""
-    png = savefig(fig, name)[0]
-    plt.close(fig)
-    display(Image(filename=str(png)))
 
 
 def f(z):

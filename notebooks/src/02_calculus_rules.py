@@ -32,12 +32,11 @@ fast = True        # fewer radii in the figures and a shallower oscillation grid
 # %%
 import numpy as np
 import matplotlib.pyplot as plt
-from IPython.display import Image, display
 
 from flatlib import Quadratic, compare_flatness, flatness_order, max_variation
 from flatlib.calculus import (directional_constant, first_order_constant, second_order_constant,
                               separable_max_variation)
-from flatlib.figures import savefig, style
+from flatlib.figures import show, style
 
 style()
 rng = np.random.default_rng(seed)
@@ -61,13 +60,6 @@ def record(rule, data, kind, values, tol):
         worst, ok = float(values.max()), bool(values.max() <= 1 + tol)
     rows.append((rule, data, kind, values.size, worst, ok))
     return ok
-
-
-def show(fig, name):
-    """Save PNG + PDF into figures/ and show the saved PNG inline (same output under any backend)."""
-    png = savefig(fig, name)[0]
-    plt.close(fig)
-    display(Image(filename=str(png)))
 
 
 def fmt(v):

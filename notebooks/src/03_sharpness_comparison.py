@@ -62,10 +62,9 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Image, display
 
 from flatlib import compare_flatness, flatness_order, max_variation
-from flatlib.figures import savefig, style
+from flatlib.figures import show, style
 from flatlib.matrix_factorization import (MatrixFactorization, balanced_factors, is_balanced,
                                           trace_flat_factors)
 from flatlib.sharpness import (BoxBoundaryWarning, GridResolutionWarning, epsilon_sharpness,
@@ -75,13 +74,6 @@ from flatlib.sharpness import (BoxBoundaryWarning, GridResolutionWarning, epsilo
 style()
 t_start = time.perf_counter()
 n_curve = 13 if fast else 41        # points of the curves in the figures
-
-
-def show(fig, name):
-    """Save PNG + PDF into figures/ and show the saved PNG inline (the same output under any backend)."""
-    png = savefig(fig, name)[0]
-    plt.close(fig)
-    display(Image(filename=str(png)))
 
 
 def f_hyp(z):

@@ -63,9 +63,8 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Image, display
 
-from flatlib.figures import savefig, style
+from flatlib.figures import show, style
 from flatlib.flows import gradient_descent, gradient_flow, subgradient_flow
 from flatlib.problems import (AbsScalarFactorization, DeepScalar, MatrixFactorization,
                               RotationInvariant, ScalarFactorization, TwoLayerReLU)
@@ -78,13 +77,6 @@ if fast:
     eta_grid_step = 0.01
 etas_drift = np.geomspace(*eta_drift)
 eta_grid = np.round(np.arange(eta_grid_step, 0.45 + 1e-9, eta_grid_step), 6)
-
-
-def show(fig, name):
-    """Save PNG + PDF into figures/ and show the saved PNG inline (same output under any backend)."""
-    png = savefig(fig, name)[0]
-    plt.close(fig)
-    display(Image(filename=str(png)))
 
 
 def span_distance(A, B):

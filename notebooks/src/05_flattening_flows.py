@@ -82,11 +82,10 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Image, display
 from scipy.integrate import cumulative_simpson
 
 from flatlib.balancing import balancing_flow, orbit_balanced_point
-from flatlib.figures import savefig, style
+from flatlib.figures import show, style
 from flatlib.flows import conserved_flow
 from flatlib.matrix_factorization import (MatrixFactorization, balanced_factors,
                                           hessian_spectrum_balanced, is_balanced, random_global_min)
@@ -97,13 +96,6 @@ t_start = time.perf_counter()
 if fast:
     n_times = min(n_times, 200)
     fo_times = [fo_times[0], fo_times[2], fo_times[4], fo_times[6], fo_times[-1]]
-
-
-def show(fig, name):
-    """Save PNG + PDF into figures/ and show the saved PNG inline (the same output under any backend)."""
-    png = savefig(fig, name)[0]
-    plt.close(fig)
-    display(Image(filename=str(png)))
 
 
 def fmt(x, d=4):

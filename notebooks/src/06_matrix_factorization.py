@@ -42,12 +42,11 @@ fast = True                          # coarser grids along the orbit paths
 # %%
 import numpy as np
 import matplotlib.pyplot as plt
-from IPython.display import Image, display
 from scipy.optimize import minimize
 
 from flatlib import level_distance
 from flatlib.flows import gradient_flow
-from flatlib.figures import savefig, style
+from flatlib.figures import show, style
 from flatlib.matrix_factorization import (MatrixFactorization, balanced_factors, conserved_matrix,
                                           flattest_on_orbit_search, hessian_spectrum_balanced,
                                           hessian_trace_global_min, is_balanced, orbit_max_variation,
@@ -68,13 +67,6 @@ def f0(x, d=3):
 def check(name, ok, detail=""):
     checks.append((name, bool(ok), detail))
     assert ok, f"{name}: {detail}"
-
-
-def show(fig, name):
-    """Save PNG + PDF into figures/ and show the saved PNG inline."""
-    png = savefig(fig, name)[0]
-    plt.close(fig)
-    display(Image(filename=str(png)))
 
 
 def low_rank(m, n, k, seed):
