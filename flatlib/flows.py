@@ -282,6 +282,15 @@ def _method(method):
 # gradient flow
 # ----------------------------------------------------------------------------
 
+def _flow_setup(x0, t_span, t_eval, rtol, atol, method, blowup, n=None):
+    """Validated common arguments of the continuous-time flows."""
+    x0 = as_point(x0, "x0", n=n)
+    t0, t1 = _t_span(t_span)
+    te = _t_eval(t_eval, t0, t1)
+    return (x0, t0, t1, te, _tolerance(rtol, "rtol"), _tolerance(atol, "atol"), _method(method),
+            _blowup(blowup, x0))
+
+
 def gradient_flow(grad, x0, t_span, *, t_eval=None, rtol=1e-10, atol=1e-12, method="LSODA",
                   charges=None, f=None, blowup=None):
     r"""Integrate the gradient flow ``x'(t) = -∇f(x(t))``, ``x(t0) = x0``.
@@ -333,15 +342,9 @@ def gradient_flow(grad, x0, t_span, *, t_eval=None, rtol=1e-10, atol=1e-12, meth
     True
     """
     check_callable(grad, "grad")
-    x0 = as_point(x0, "x0")
+    x0, t0, t1, te, rtol, atol, method, b = _flow_setup(x0, t_span, t_eval, rtol, atol, method, blowup)
     n = x0.size
-    t0, t1 = _t_span(t_span)
-    te = _t_eval(t_eval, t0, t1)
-    rtol = _tolerance(rtol, "rtol")
-    atol = _tolerance(atol, "atol")
-    method = _method(method)
     charges, quad = _charges(charges, n)
-    b = _blowup(blowup, x0)
     G = vector_fn(grad, n, "grad")
     G(x0)  # fail early (ValueError naming grad) on a bad gradient at x0
 
@@ -516,15 +519,9 @@ def subgradient_flow(g, grad_g, x0, t_span, *, t_eval=None, rtol=1e-10, atol=1e-
     """
     check_callable(g, "g")
     check_callable(grad_g, "grad_g")
-    x0 = as_point(x0, "x0")
+    x0, t0, t1, te, rtol, atol, method, b = _flow_setup(x0, t_span, t_eval, rtol, atol, method, blowup)
     n = x0.size
-    t0, t1 = _t_span(t_span)
-    te = _t_eval(t_eval, t0, t1)
-    rtol = _tolerance(rtol, "rtol")
-    atol = _tolerance(atol, "atol")
-    method = _method(method)
     charges, quad = _charges(charges, n)
-    b = _blowup(blowup, x0)
     gs = scalar_fn(g, "g")
     G = vector_fn(grad_g, n, "grad_g")
     G(x0)
@@ -661,13 +658,8 @@ def conserved_flow(charges, x0, t_span, *, t_eval=None, rtol=1e-10, atol=1e-12, 
     if not (hasattr(charges, "grad_h") and hasattr(charges, "matrices")):
         raise TypeError("charges must be a ConservedQuantities object "
                         "(see flatlib.symmetry.conserved_quantities)")
-    x0 = as_point(x0, "x0", n=charges.n)
-    t0, t1 = _t_span(t_span)
-    te = _t_eval(t_eval, t0, t1)
-    rtol = _tolerance(rtol, "rtol")
-    atol = _tolerance(atol, "atol")
-    method = _method(method)
-    b = _blowup(blowup, x0)
+    x0, t0, t1, te, rtol, atol, method, b = _flow_setup(x0, t_span, t_eval, rtol, atol, method, blowup,
+                                                        n=charges.n)
     G = vector_fn(charges.grad_h, x0.size, "charges.grad_h")
 
     def rhs(t, y):
