@@ -10,13 +10,19 @@ Prints one line per case and, last, the summary line
     speedup_vs_scipy=<median time ratio> max_rel_err=<worst relative error of flatlib vs closed form>
 Usage: python benchmarks/bench_max_variation.py [--quick]
 """
+import os
 import sys
 import time
 
-import numpy as np
-from scipy.optimize import minimize
+# One BLAS thread for both solvers (unless set by the caller): on a shared 2-core machine,
+# threaded BLAS inside SLSQP's dense solves made the baseline's timings vary several-fold.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from flatlib import max_variation, trust_region_max
+import numpy as np  # noqa: E402
+from scipy.optimize import minimize  # noqa: E402
+
+from flatlib import max_variation, trust_region_max  # noqa: E402
 
 
 def case_quadratic_critical(n, seed):

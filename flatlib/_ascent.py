@@ -98,26 +98,27 @@ def _rownorm(U):
     return np.sqrt(np.einsum("ij,ij->i", U, U))
 
 
-def project_rows(U, r, x):
-    """Project each row of ``U`` on the ball of radius ``r`` so that the floating-point
-    point ``x + u`` itself lies in the ball around ``x``."""
-    U = U.copy()
+def project_rows(U, r):
+    """Project each row of ``U`` on the closed ball of radius ``r``."""
     nu = _rownorm(U)
     over = nu > r
     if over.any():
+        U = U.copy()
         U[over] *= (r / nu[over])[:, None]
-        nu[over] = r
-    # only rows on (or within rounding of) the sphere can have x + u outside the ball
-    edge = np.flatnonzero(nu >= r * (1.0 - 1e-12))
-    for i in range(64):
-        if edge.size == 0:
-            break
-        out = _rownorm((x + U[edge]) - x) > r
-        if not out.any():
-            break
-        edge = edge[out]
-        U[edge] *= 1.0 - min(4e-16 * 2.0 ** i, 0.5)
     return U
+
+
+def make_feasible(x, u, r):
+    """Shrink ``u`` (by a few ulps at most) until the floating-point point ``x + u`` itself
+    lies in the closed ball of radius ``r`` around ``x``: rounding of the sum can push a
+    point of the sphere one ulp out. Returns ``(u, changed)``."""
+    changed = False
+    for i in range(64):
+        if np.linalg.norm((x + u) - x) <= r:
+            break
+        u = u * (1.0 - min(4e-16 * 2.0 ** i, 0.5))
+        changed = True
+    return u, changed
 
 
 def spg_ball_max_signed(F, G, fx, sign, U0, r, x, tol=1e-10, max_iter=500, memory=8):
@@ -142,9 +143,9 @@ def _tangent(G, U, r):
     return T, on
 
 
-def _to_sphere(V, r, x):
+def _to_sphere(V, r):
     nv = np.maximum(_rownorm(V), 1e-300)
-    return project_rows(V * (r / nv)[:, None], r, x)
+    return V * (r / nv)[:, None]
 
 
 def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
@@ -162,7 +163,7 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
     Stops a start when its step is below ``sqrt(tol) r`` (the value error is then second
     order, ~ tol r² curvature) or when its value stalls.
     """
-    U = project_rows(np.asarray(U0, dtype=float), r, x)
+    U = project_rows(np.asarray(U0, dtype=float), r)
     k = U.shape[0]
     allrows = np.arange(k)
     F = -phi(U, allrows)
@@ -185,9 +186,9 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
         # alpha may come from a tangent gradient: cap the interior step at ~r as well
         al[off] = np.minimum(al[off], 1e3 * r / np.maximum(_rownorm(Ga[off]), 1e-300))
         D = np.empty_like(Ua)
-        D[off] = project_rows(Ua[off] - al[off, None] * Ga[off], r, x) - Ua[off]
+        D[off] = project_rows(Ua[off] - al[off, None] * Ga[off], r) - Ua[off]
         if on.any():
-            D[on] = _to_sphere(Ua[on] - al[on, None] * Ta[on], r, x) - Ua[on]
+            D[on] = _to_sphere(Ua[on] - al[on, None] * Ta[on], r) - Ua[on]
         dn = _rownorm(D)
         gd = np.einsum("ij,ij->i", Ga, D)
         gd[on] = -al[on] * np.einsum("ij,ij->i", Ta[on], Ta[on])
@@ -207,11 +208,11 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
         stalled = np.zeros(idx.size, bool)
         for _ in range(60):
             p = np.flatnonzero(pending)
-            Ut = project_rows(Ua[p] + lam[p, None] * D[p], r, x)
+            Ut = project_rows(Ua[p] + lam[p, None] * D[p], r)
             ps = on[p]
             if ps.any():
                 q = p[ps]
-                Ut[ps] = _to_sphere(Ua[q] - (lam[q] * al[q])[:, None] * Ta[q], r, x)
+                Ut[ps] = _to_sphere(Ua[q] - (lam[q] * al[q])[:, None] * Ta[q], r)
             Ft = -phi(Ut, idx[p])
             ok = Ft <= fref[p] + 1e-4 * lam[p] * gd[p]
             Un[p[ok]], Fn[p[ok]] = Ut[ok], Ft[ok]

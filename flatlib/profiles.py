@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import brentq
 
-from ._ascent import BatchFunction, BatchGradient, spg_ball_max_signed
+from ._ascent import BatchFunction, BatchGradient, make_feasible, spg_ball_max_signed
 from ._validate import as_nonneg, as_point, as_positive_int, as_rng, check_callable
 from .quadratic import Quadratic
 
@@ -273,8 +273,12 @@ def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bo
         for s in sides:
             rows = np.flatnonzero(sign == s)
             j = rows[int(np.argmax(vals[rows]))]
+            uj, vj = U[j], vals[j]
+            uj, changed = make_feasible(x, uj, r)
+            if changed:  # the value must be the one attained at the returned point
+                vj = s * (float(F((x + uj)[None, :])[0]) - fx)
             pv, pu, pr = prev[s]
-            bv, bu = (vals[j], U[j]) if vals[j] > pv else (pv, pu)  # previous maximizer is feasible
+            bv, bu = (vj, uj) if vj > pv else (pv, pu)  # previous maximizer is feasible
             best[s][idx], best_u[s][idx] = bv, bu
             prev[s] = (bv, bu, r)
 
