@@ -165,88 +165,81 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
     """
     U = project_rows(np.asarray(U0, dtype=float), r)
     k = U.shape[0]
-    allrows = np.arange(k)
-    F = -phi(U, allrows)
-    G = -dphi(U, allrows)
-    gn = _rownorm(G)
-    alpha = r / np.maximum(gn, 1e-150)
+    F = -phi(U, np.arange(k))
+    G = -dphi(U, np.arange(k))
+    T, ON = _tangent(G, U, r)  # tangent gradient and active-constraint flag, kept per row
+    alpha = r / np.maximum(_rownorm(G), 1e-150)
     hist = np.repeat(F[:, None], memory, axis=1)
-    active = gn > 0
+    active = _rownorm(G) > 0
     stop_step = np.sqrt(tol) * r
     total = 0
+    # The arithmetic runs on all k rows (cheap); only the function and gradient are
+    # evaluated on the active rows, so converged starts cost no evaluations.
     for it in range(max_iter):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
+        if not active.any():
             break
-        total += idx.size
-        Ua, Ga, Fa = U[idx], G[idx], F[idx]
-        Ta, on = _tangent(Ga, Ua, r)
-        al = alpha[idx]
-        off = ~on
-        # alpha may come from a tangent gradient: cap the interior step at ~r as well
-        al[off] = np.minimum(al[off], 1e3 * r / np.maximum(_rownorm(Ga[off]), 1e-300))
-        D = np.empty_like(Ua)
-        D[off] = project_rows(Ua[off] - al[off, None] * Ga[off], r) - Ua[off]
-        if on.any():
-            D[on] = _to_sphere(Ua[on] - al[on, None] * Ta[on], r) - Ua[on]
+        # full step: Riemannian step retracted on the sphere for rows with an active
+        # constraint, projected gradient step for the others (alpha capped at ~r / |g|,
+        # since alpha may come from a tangent gradient)
+        Dir = np.where(ON[:, None], T, G)
+        al = np.where(ON, alpha, np.minimum(alpha, 1e3 * r / np.maximum(_rownorm(G), 1e-300)))
+        V = U - al[:, None] * Dir
+        nv = np.maximum(_rownorm(V), 1e-300)
+        Ut = V * np.where(ON, r / nv, np.minimum(1.0, r / nv))[:, None]
+        D = Ut - U
         dn = _rownorm(D)
-        gd = np.einsum("ij,ij->i", Ga, D)
-        gd[on] = -al[on] * np.einsum("ij,ij->i", Ta[on], Ta[on])
-        done = (dn <= stop_step) | (gd >= 0)
-        if done.any():
-            active[idx[done]] = False
-            keep = ~done
-            idx, Ua, Ga, Fa, Ta, on, al, D, dn, gd = (idx[keep], Ua[keep], Ga[keep], Fa[keep], Ta[keep],
-                                                      on[keep], al[keep], D[keep], dn[keep], gd[keep])
-            if idx.size == 0:
-                break
-        fref = hist[idx].max(axis=1)
-        lam = np.ones(idx.size)
-        Un = Ua.copy()
-        Fn = Fa.copy()
-        pending = np.ones(idx.size, bool)
-        stalled = np.zeros(idx.size, bool)
-        for _ in range(60):
-            p = np.flatnonzero(pending)
-            Ut = project_rows(Ua[p] + lam[p, None] * D[p], r)
-            ps = on[p]
-            if ps.any():
-                q = p[ps]
-                Ut[ps] = _to_sphere(Ua[q] - (lam[q] * al[q])[:, None] * Ta[q], r)
-            Ft = -phi(Ut, idx[p])
-            ok = Ft <= fref[p] + 1e-4 * lam[p] * gd[p]
-            Un[p[ok]], Fn[p[ok]] = Ut[ok], Ft[ok]
-            pending[p[ok]] = False
-            bad = p[~ok]
+        gd = np.where(ON, -al * np.einsum("ij,ij->i", T, T), np.einsum("ij,ij->i", G, D))
+        active &= ~((dn <= stop_step) | (gd >= 0))
+        a = np.flatnonzero(active)
+        if a.size == 0:
+            break
+        total += a.size
+        fref = hist.max(axis=1)
+        Ft = np.full(k, np.inf)
+        Ft[a] = -phi(Ut[a], a)
+        ok = active & (Ft <= fref + 1e-4 * gd)
+        Un = np.where(ok[:, None], Ut, U)
+        Fn = np.where(ok, Ft, F)
+        bad = np.flatnonzero(active & ~ok)
+        if bad.size:  # backtracking (safeguarded quadratic interpolation) on the failures
+            lam = np.ones(bad.size)
+            Fb = Ft[bad]
+            for _ in range(60):
+                denom = 2.0 * (Fb - F[bad] - lam * gd[bad])
+                lt = np.where(denom > 0, -gd[bad] * lam ** 2 / np.where(denom > 0, denom, 1.0), 0.5 * lam)
+                lam = np.minimum(np.maximum(lt, 0.1 * lam), 0.5 * lam)
+                tiny = lam * dn[bad] <= 1e-16 * r
+                if tiny.any():  # no progress possible: the start has converged
+                    active[bad[tiny]] = False
+                    bad, lam = bad[~tiny], lam[~tiny]
+                    if bad.size == 0:
+                        break
+                on_b = ON[bad]
+                Ub = np.where(on_b[:, None],
+                              _to_sphere(U[bad] - (lam * al[bad])[:, None] * T[bad], r),
+                              project_rows(U[bad] + lam[:, None] * D[bad], r))
+                Fb = -phi(Ub, bad)
+                okb = Fb <= fref[bad] + 1e-4 * lam * gd[bad]
+                Un[bad[okb]], Fn[bad[okb]] = Ub[okb], Fb[okb]
+                bad, lam, Fb = bad[~okb], lam[~okb], Fb[~okb]
+                if bad.size == 0:
+                    break
             if bad.size:
-                denom = 2.0 * (Ft[~ok] - Fa[bad] - lam[bad] * gd[bad])
-                lt = np.where(denom > 0, -gd[bad] * lam[bad] ** 2 / np.where(denom > 0, denom, 1.0),
-                              0.5 * lam[bad])
-                lam[bad] = np.minimum(np.maximum(lt, 0.1 * lam[bad]), 0.5 * lam[bad])
-                tiny = lam[bad] * dn[bad] <= 1e-16 * r
-                stalled[bad[tiny]] = True
-                pending[bad[tiny]] = False
-            if not pending.any():
-                break
-        stalled |= pending
-        if stalled.any():
-            active[idx[stalled]] = False
-        mv = ~stalled
-        idx, Un, Fn, Ua, Fa, Ta = idx[mv], Un[mv], Fn[mv], Ua[mv], Fa[mv], Ta[mv]
-        if idx.size == 0:
-            continue
-        Gn = -dphi(Un, idx)
-        Tn, _ = _tangent(Gn, Un, r)
-        S = Un - Ua
-        Yv = Tn - Ta
-        sy = np.einsum("ij,ij->i", S, Yv)
+                active[bad] = False
+        m = np.flatnonzero(active)
+        if m.size == 0:
+            break
+        Gm = -dphi(Un[m], m)
+        Tm, ONm = _tangent(Gm, Un[m], r)
+        S = Un[m] - U[m]
+        sy = np.einsum("ij,ij->i", S, Tm - T[m])
         ss = np.einsum("ij,ij->i", S, S)
-        gnn = np.maximum(_rownorm(Tn), 1e-300)
+        gnn = np.maximum(_rownorm(Tm), 1e-300)
         bb = np.where(sy > 0, ss / np.where(sy > 0, sy, 1.0), r / gnn)
         # a step longer than ~r is useless in a ball of radius r: cap it (avoids overflow)
-        alpha[idx] = np.clip(bb, 1e-14 * r / gnn, 1e3 * r / gnn)
-        small = (np.abs(Fn - Fa) <= tol * np.maximum(np.abs(Fn), 1e-300)) & (np.sqrt(ss) <= stop_step)
-        U[idx], F[idx], G[idx] = Un, Fn, Gn
-        hist[idx, it % memory] = Fn  # circular buffer of the last `memory` values
-        active[idx[small]] = False
+        alpha[m] = np.clip(bb, 1e-14 * r / gnn, 1e3 * r / gnn)
+        small = (np.abs(Fn[m] - F[m]) <= tol * np.maximum(np.abs(Fn[m]), 1e-300)) & (np.sqrt(ss) <= stop_step)
+        U[m], F[m], G[m], T[m], ON[m] = Un[m], Fn[m], Gm, Tm, ONm
+        hist[m, it % memory] = Fn[m]  # circular buffer of the last `memory` values
+        active[m[small]] = False
     return U, -F, total
