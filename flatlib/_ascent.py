@@ -239,6 +239,9 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
         # a step longer than ~r is useless in a ball of radius r: cap it (avoids overflow)
         alpha[m] = np.clip(bb, 1e-14 * r / gnn, 1e3 * r / gnn)
         small = (np.abs(Fn[m] - F[m]) <= tol * np.maximum(np.abs(Fn[m]), 1e-300)) & (np.sqrt(ss) <= stop_step)
+        # the next step would be at most alpha |direction| long (projection and retraction only
+        # shorten it): if that is below the stopping step, the start has converged here
+        small |= alpha[m] * _rownorm(np.where(ONm[:, None], Tm, Gm)) <= stop_step
         U[m], F[m], G[m], T[m], ON[m] = Un[m], Fn[m], Gm, Tm, ONm
         hist[m, it % memory] = Fn[m]  # circular buffer of the last `memory` values
         active[m[small]] = False
