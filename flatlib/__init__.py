@@ -11,6 +11,7 @@ Quadratic          quadratics with exact profiles (trust-region subproblems)
 
 Further modules
 ---------------
+flatlib.certify             certified bracket of f° on small problems (grid + Lipschitz)
 flatlib.calculus            calculus rules (first/second-order, directional, separable sums)
 flatlib.spectral            Hessian lambda_max / lambda_min (Lanczos) and trace (Hutchinson)
 flatlib.sharpness           classical sharpness: epsilon-sharpness, SAM, sublevel volume
@@ -26,7 +27,8 @@ from .quadratic import Quadratic, trust_region_max
 from .spectral import hessian_lambda_max, hessian_lambda_min, hessian_trace
 from .symmetry import conserved_quantities, symmetry_algebra
 from .flows import conserved_flow, gradient_descent, gradient_flow, subgradient_descent, subgradient_flow
-from . import calculus, sharpness
+from . import calculus, certify, sharpness
+from .certify import certified_max_variation
 
 __version__ = "0.1.0"
 
@@ -37,5 +39,5 @@ __all__ = [
     "hessian_lambda_max", "hessian_lambda_min", "hessian_trace",
     "symmetry_algebra", "conserved_quantities",
     "gradient_flow", "gradient_descent", "subgradient_flow", "subgradient_descent", "conserved_flow",
-    "calculus", "sharpness",
+    "certified_max_variation", "calculus", "certify", "sharpness",
 ]

@@ -5,7 +5,7 @@ import inspect
 
 import pytest
 
-MODULES = ["profiles", "preorder", "quadratic", "calculus", "spectral", "sharpness", "symmetry",
+MODULES = ["profiles", "preorder", "quadratic", "calculus", "certify", "spectral", "sharpness", "symmetry",
            "flows", "matrix_factorization", "balancing", "problems"]
 
 
@@ -14,7 +14,7 @@ def _public(module):
     for name in getattr(mod, "__all__", []):
         obj = getattr(mod, name)
         # result containers and warnings are documented where they are returned
-        if inspect.isclass(obj) and (name.endswith(("Result", "Warning")) or name == "SharpnessTable"):
+        if inspect.isclass(obj) and (name.endswith(("Result", "Warning", "Bracket")) or name == "SharpnessTable"):
             continue
         yield name, obj
 

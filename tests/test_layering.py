@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "flatlib"
-CORE = ["_validate", "_ascent", "quadratic", "profiles", "preorder", "calculus", "spectral",
+CORE = ["_validate", "_ascent", "quadratic", "profiles", "preorder", "calculus", "certify", "spectral",
         "sharpness", "symmetry", "flows"]
 FORBIDDEN = ("problems", "matrix_factorization", "figures", "reproduce", "__main__", "matplotlib")
 
