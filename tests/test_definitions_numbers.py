@@ -53,6 +53,7 @@ PARAMS = dict(
     n_levels=12,
     level_range=(1e-6, 1e-1),
     n_dense=400,
+    n_certify=401,
     osc_shift=1.0,
     osc_radii=(1e-8, 1e-1, 41),
     fast=False,
@@ -66,6 +67,11 @@ PRINTED = {
         ("2.000000", "0.074037", "0.134980"),
         ("4.250000", "0.141892", "0.095888"),
         ("9.111111", "0.291722", "0.066085"),
+    ],
+    "certified_table": [  # (lower, f°(x, r_ball), upper) of the certified grid bracket, "%.6f"
+        ("0.074037", "0.074037", "0.074864"),
+        ("0.141892", "0.141892", "0.143296"),
+        ("0.291722", "0.291722", "0.294310"),
     ],
     "fit_table": [  # (order, constant, lam_max/2, rational, c at 2), "%.4f"
         ("2.0013", "1.0107", "1.0000", "2", "1.0002"),
@@ -239,6 +245,32 @@ def test_ball_table():
         assert ld.value == pytest.approx(ld_ex, rel=1e-9)
         assert np.linalg.norm(ld.nearest - p) == pytest.approx(ld_ex, rel=1e-9)
         assert f(ld.nearest) == pytest.approx(d, rel=1e-9)
+
+
+def test_certified_table():
+    # Independent of flatlib.certify: the same projected grid built here, its maximum, and the
+    # bracket width L h sqrt(2)/2 with the Lipschitz bound derived in the notebook's prose.
+    r, m = PARAMS["r_ball"], PARAMS["n_certify"]
+    ax = np.linspace(-r, r, m)
+    h = ax[1] - ax[0]
+    U = np.stack(np.meshgrid(ax, ax, indexing="ij"), axis=-1).reshape(-1, 2)
+    nu = np.linalg.norm(U, axis=1)
+    U[nu > r] *= (r / nu[nu > r])[:, None]
+    for a, (lo_s, mv_s, up_s) in zip(A_VALUES, PRINTED["certified_table"]):
+        p = point(a)
+        Y = p + U
+        Y = Y[np.linalg.norm(Y - p, axis=1) <= r * (1 + 1e-15)]
+        lower = float(np.max(0.5 * (Y[:, 0] * Y[:, 1] - 1.0) ** 2))
+        L = max(abs((a + r) * (1 / a + r) - 1), abs((a - r) * (1 / a - r) - 1)) * (np.hypot(a, 1 / a) + r)
+        upper = lower + L * h * np.sqrt(2) / 2
+        exact = fring_exact(a, r)
+        assert lower <= exact * (1 + 1e-12) and exact <= upper
+        assert (f"{lower:.6f}", f"{exact:.6f}", f"{upper:.6f}") == (lo_s, mv_s, up_s)
+        # the Lipschitz bound holds: |∇f| on a fine sampling of the ball stays below L
+        th, rho = np.meshgrid(np.linspace(0, 2 * np.pi, 721), np.linspace(0, r, 51))
+        Z = p + np.stack([rho.ravel() * np.cos(th.ravel()), rho.ravel() * np.sin(th.ravel())], 1)
+        gnorm = np.abs(Z[:, 0] * Z[:, 1] - 1) * np.hypot(Z[:, 0], Z[:, 1])
+        assert gnorm.max() <= L
 
 
 # ---------------------------------------------------------------------------

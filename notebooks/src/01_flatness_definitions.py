@@ -55,6 +55,7 @@ duality_point = (2.0, 0.5)    # point of the duality check
 n_levels = 12                 # number of level gaps d in the duality figure
 level_range = (1e-6, 1e-1)    # geomspace(*level_range, n_levels)
 n_dense = 400                 # radii of the dense profile (generalized inverse)
+n_certify = 401               # grid points per axis of the certified bracket
 osc_shift = 1.0               # position of the second minimum of the oscillating example
 osc_radii = (1e-8, 1e-1, 41)  # geomspace(*osc_radii): comparison grid of the oscillating example
 fast = False                  # True: coarser dense grids (smoke runs)
@@ -66,7 +67,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
-from flatlib import compare_flatness, flatness_order, level_distance, max_variation
+from flatlib import certified_max_variation, compare_flatness, flatness_order, level_distance, max_variation
 from flatlib.figures import show, style
 
 style()
@@ -156,6 +157,28 @@ ax.set_ylabel("$y$")
 ax.set_title(r"(a) $f=\frac{1}{2}(xy-1)^2$: balls $B(x,r)$ and nearest points of $\{f=d\}$")
 ax.legend(loc="upper right", fontsize=8, framealpha=0.95)
 show(fig, "01_contour_balls_levels")
+
+# %% [markdown]
+# **A certified check.** `max_variation` is a local search from several starts: its value is
+# attained at `argmax`, so it is a lower bound of $f^\circ(x,r)$. In two dimensions an exact
+# reference is cheap: `certified_max_variation` evaluates $f$ on a grid of spacing $h$ covering the
+# ball (points outside projected onto it) and, given a Lipschitz constant $L$ of $f$ on the ball,
+# brackets $f^\circ(x,r)$ between the grid maximum and the grid maximum plus $Lh\sqrt2/2$. On the
+# ball around $(a,b)$, $ab=1$, the product $xy$ stays between $(a-r)(b-r)$ and $(a+r)(b+r)$ (both
+# factors stay positive here), and $\|(y,x)\|\le\|(a,b)\|+r$, so
+# $L=\max\big(|(a+r)(b+r)-1|,\,|(a-r)(b-r)-1|\big)\,(\|(a,b)\|+r)$ bounds $\|\nabla f\|=|xy-1|\,\|(y,x)\|$.
+
+# %%
+f_batch = lambda Y: 0.5 * (Y[:, 0] * Y[:, 1] - 1.0) ** 2   # f on a batch of points (k, 2)
+print(f"r = {r_ball}, grid {n_certify} x {n_certify}")
+print(f"{'minimum':>14} {'lower':>10} {'f°(x,r)':>10} {'upper':>10}")
+for lab, p, mv in zip(labels, points, mv_ball):
+    a, b = p
+    assert a - r_ball > 0 and b - r_ball > 0
+    L = max(abs((a + r_ball) * (b + r_ball) - 1), abs((a - r_ball) * (b - r_ball) - 1)) * (np.hypot(a, b) + r_ball)
+    br = certified_max_variation(f_batch, p, r_ball, lipschitz=L, points_per_axis=n_certify, vectorized=True)
+    print(f"{lab:>14} {br.lower:10.6f} {mv.value:10.6f} {br.upper:10.6f}")
+    assert br.lower <= mv.value * (1 + 1e-12) and mv.value <= br.upper   # the local search is inside
 
 # %% [markdown]
 # ## Flatness order and constant at the minima
