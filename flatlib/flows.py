@@ -291,6 +291,15 @@ def _flow_setup(x0, t_span, t_eval, rtol, atol, method, blowup, n=None):
             _blowup(blowup, x0))
 
 
+def _descent_setup(x0, step, n_steps, record_every):
+    """Validated common arguments of the discrete iterations."""
+    x0 = as_point(x0, "x0")
+    eta = as_nonneg(step, "step", strictly_positive=True)
+    if np.ndim(eta) != 0:
+        raise ValueError("step must be a positive scalar")
+    return x0, eta, as_positive_int(n_steps, "n_steps"), as_positive_int(record_every, "record_every")
+
+
 def gradient_flow(grad, x0, t_span, *, t_eval=None, rtol=1e-10, atol=1e-12, method="LSODA",
                   charges=None, f=None, blowup=None):
     r"""Integrate the gradient flow ``x'(t) = -∇f(x(t))``, ``x(t0) = x0``.
@@ -455,12 +464,7 @@ def gradient_descent(grad, x0, step, n_steps, *, charges=None, f=None, gtol=0.0,
     (True, True)
     """
     check_callable(grad, "grad")
-    x0 = as_point(x0, "x0")
-    eta = as_nonneg(step, "step", strictly_positive=True)
-    if np.ndim(eta) != 0:
-        raise ValueError("step must be a positive scalar")
-    n_steps = as_positive_int(n_steps, "n_steps")
-    record_every = as_positive_int(record_every, "record_every")
+    x0, eta, n_steps, record_every = _descent_setup(x0, step, n_steps, record_every)
     gtol = as_nonneg(gtol, "gtol")
     charges, quad = _charges(charges, x0.size)
     T, X, nfev, msg, div, conv = _iterate(grad, "grad", x0, lambda k: eta, n_steps, gtol=gtol,
@@ -589,12 +593,7 @@ def subgradient_descent(subgrad, x0, step, n_steps, *, schedule="harmonic", char
     (True, True)
     """
     check_callable(subgrad, "subgrad")
-    x0 = as_point(x0, "x0")
-    eta = as_nonneg(step, "step", strictly_positive=True)
-    if np.ndim(eta) != 0:
-        raise ValueError("step must be a positive scalar")
-    n_steps = as_positive_int(n_steps, "n_steps")
-    record_every = as_positive_int(record_every, "record_every")
+    x0, eta, n_steps, record_every = _descent_setup(x0, step, n_steps, record_every)
     if schedule == "constant":
         steps = lambda k: eta  # noqa: E731
     elif schedule == "sqrt":

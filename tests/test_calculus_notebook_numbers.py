@@ -48,13 +48,13 @@ Independent computations used
 """
 from __future__ import annotations
 
-import ast
 import functools
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+from nbparams import notebook_parameters
 from scipy.optimize import minimize
 
 from flatlib import Quadratic, compare_flatness, flatness_order, max_variation
@@ -390,13 +390,8 @@ def mv(f, x, r, **kw):
 def test_parameters_match_notebook():
     if not NB_SRC.exists():
         pytest.skip("notebook source not present")
+    assert notebook_parameters(NB_SRC.stem) == PARAMS
     src = NB_SRC.read_text()
-    cell = src.split('# %% tags=["parameters"]', 1)[1].split("# %%", 1)[0]
-    found = {}
-    for node in ast.parse(cell).body:
-        if isinstance(node, ast.Assign):
-            found[node.targets[0].id] = ast.literal_eval(node.value)
-    assert found == PARAMS
     # the recipe constants used by replay() and the tests, as written in the notebook
     for snippet in ["radii = np.geomspace(1e-4, 1e-1, 4)",
                     "pairs = [(1, 1), (1.5, 1.5), (2, 2), (4, 4), (1, 2)]",

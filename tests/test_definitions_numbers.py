@@ -30,12 +30,12 @@ Closed forms used
 """
 from __future__ import annotations
 
-import ast
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+from nbparams import notebook_parameters
 
 from flatlib import compare_flatness, flatness_order, level_distance, max_variation
 
@@ -196,13 +196,7 @@ def dF_osc(y):
 def test_parameters_match_notebook():
     if not NB_SRC.exists():
         pytest.skip("notebook source not present")
-    src = NB_SRC.read_text()
-    cell = src.split('# %% tags=["parameters"]', 1)[1].split("# %%", 1)[0]
-    found = {}
-    for node in ast.parse(cell).body:
-        if isinstance(node, ast.Assign):
-            found[node.targets[0].id] = eval(compile(ast.Expression(node.value), "<params>", "eval"))  # literals only
-    assert found == PARAMS
+    assert notebook_parameters(NB_SRC.stem) == PARAMS
 
 
 @pytest.mark.parametrize("a", [1.0, 2.0, 1.0 / 3.0, 0.7])

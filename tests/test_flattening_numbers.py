@@ -24,11 +24,11 @@ The expected strings are the numbers the notebook prints with its default parame
 """
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import numpy as np
 import pytest
+from nbparams import notebook_parameters
 from scipy.integrate import cumulative_simpson, solve_ivp
 from scipy.optimize import minimize
 
@@ -77,11 +77,7 @@ def fmt(x, d=4):
 
 
 def test_parameters_match_the_notebook():
-    src = NB_SRC.read_text()
-    cell = src.split('# %% tags=["parameters"]', 1)[1].split("# %%", 1)[0]
-    env = {}
-    for node in ast.parse(cell).body:
-        exec(compile(ast.Module([node], []), "<params>", "exec"), {}, env)
+    env = notebook_parameters(NB_SRC.stem)
     env["fo_times"] = [float(t) for t in env["fo_times"]]
     for k, v in PARAMS.items():
         assert env[k] == v, k

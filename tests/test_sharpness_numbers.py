@@ -32,13 +32,13 @@ Closed forms and independent computations used
 """
 from __future__ import annotations
 
-import ast
 import itertools
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from nbparams import notebook_parameters
 from scipy.integrate import quad
 from scipy.optimize import minimize, minimize_scalar
 
@@ -329,13 +329,7 @@ def sphere_max(fb, z, radius, extra_dirs, n_random=12, seed=123):
 def test_parameters_match_notebook():
     if not NB_SRC.exists():
         pytest.skip("notebook source not present")
-    src = NB_SRC.read_text()
-    cell = src.split('# %% tags=["parameters"]', 1)[1].split("# %%", 1)[0]
-    found = {}
-    for node in ast.parse(cell).body:
-        if isinstance(node, ast.Assign):
-            found[node.targets[0].id] = eval(compile(ast.Expression(node.value), "<params>", "eval"))  # literals only
-    assert found == PARAMS
+    assert notebook_parameters(NB_SRC.stem) == PARAMS
 
 
 # ---------------------------------------------------------------------------
