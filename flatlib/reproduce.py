@@ -65,8 +65,12 @@ def strip_notebook(path):
     nbformat.write(nb, path)
 
 
-def run_one(nb_path, out_path, params, figures, timeout):
-    """Execute one notebook; return (name, seconds, error message or None)."""
+def run_one(nb_path, out_path, params, figures, timeout, log_path=None):
+    """Execute one notebook; return (name, seconds, error message or None).
+
+    The kernel's own stderr (start-up chatter) goes to ``log_path`` instead of the
+    terminal, so that the progress lines stay readable; a failure names the log.
+    """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -75,6 +79,12 @@ def run_one(nb_path, out_path, params, figures, timeout):
     os.environ.setdefault("PYTHONHASHSEED", "0")
     t0 = time.perf_counter()
     err = None
+    saved = None
+    if log_path is not None:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        log = open(log_path, "w")
+        os.dup2(log.fileno(), 2)
     try:
         pm.execute_notebook(str(nb_path), str(out_path), parameters=params, kernel_name="python3",
                             cwd=str(nb_path.parent), progress_bar=False, log_output=False,
@@ -83,6 +93,14 @@ def run_one(nb_path, out_path, params, figures, timeout):
         err = f"cell {exc.exec_count} ({exc.ename}: {exc.evalue})"
     except Exception as exc:  # kernel died, timeout, bad notebook
         err = f"{type(exc).__name__}: {exc}"
+    finally:
+        if saved is not None:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            log.close()
+    if err and log_path is not None:
+        err += f"; kernel log: {log_path}"
     return nb_path.stem, time.perf_counter() - t0, err
 
 
@@ -122,7 +140,7 @@ def main(argv=None):
     jobs = []
     for nb in notebooks:
         out = nb if args.inplace else outdir / nb.name
-        jobs.append((nb, out, params, figures, args.timeout))
+        jobs.append((nb, out, params, figures, args.timeout, outdir / f"{nb.stem}.log"))
     print(f"executing {len(jobs)} notebook(s) with {args.jobs} job(s); figures -> {figures}", flush=True)
     t0 = time.perf_counter()
     failures = []
