@@ -30,7 +30,7 @@ import tracemalloc
 
 import numpy as np
 
-from flatlib.matrix_factorization import MatrixFactorization, balanced_factors
+from flatlib.problems.matrix_factorization import MatrixFactorization, balanced_factors
 from flatlib.spectral import hessian_lambda_max
 
 SIZES = [(50, 40, 3), (200, 150, 5), (500, 500, 10), (2000, 2000, 20)]

@@ -46,7 +46,7 @@ import scipy.sparse as sp  # noqa: E402
 from flatlib.symmetry import symmetry_algebra  # noqa: E402
 
 try:
-    from flatlib.matrix_factorization import MatrixFactorization
+    from flatlib.problems.matrix_factorization import MatrixFactorization
 except ModuleNotFoundError:  # fallback: inline gradient with the same row-major layout
     MatrixFactorization = None
 
@@ -122,7 +122,7 @@ def run_candidates(m, n, r, rng):
 
 def main():
     rng = np.random.default_rng(0)
-    src = "flatlib.matrix_factorization" if MatrixFactorization is not None else "inline gradient"
+    src = "flatlib.problems.matrix_factorization" if MatrixFactorization is not None else "inline gradient"
     print(f"# symmetry_algebra on matrix factorization, r = {R}, dim expected = r² = {R * R}; "
           f"gradient from {src}; OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
     best = {}

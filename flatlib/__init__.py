@@ -17,8 +17,8 @@ flatlib.spectral            Hessian lambda_max / lambda_min (Lanczos) and trace 
 flatlib.sharpness           classical sharpness: epsilon-sharpness, SAM, sublevel volume
 flatlib.symmetry            symmetry algebra from the gradient, Noether charges
 flatlib.flows               gradient / subgradient flows and descent, conserved-quantity flows
-flatlib.matrix_factorization   the worked case ½||XYᵀ - M||²
-flatlib.balancing           the balancing flow X' = -XC, Y' = YC and the orbit's balanced point
+flatlib.problems.matrix_factorization   the worked case ½||XYᵀ - M||²
+flatlib.problems.balancing           the balancing flow X' = -XC, Y' = YC and the orbit's balanced point
 flatlib.problems            small worked problems (scalar, deep scalar, |xy-1|, ReLU network)
 """
 from .profiles import LevelDistanceResult, MaxVariationResult, level_distance, max_variation

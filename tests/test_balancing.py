@@ -1,11 +1,11 @@
-"""Tests of flatlib.balancing against closed forms and independent integrations."""
+"""Tests of flatlib.problems.balancing against closed forms and independent integrations."""
 import numpy as np
 import pytest
 from scipy.integrate import cumulative_simpson, solve_ivp
 
-from flatlib.balancing import BalancingFlowResult, balancing_flow, orbit_balanced_point
+from flatlib.problems.balancing import BalancingFlowResult, balancing_flow, orbit_balanced_point
 from flatlib.flows import conserved_flow
-from flatlib.matrix_factorization import MatrixFactorization, balanced_factors, random_global_min
+from flatlib.problems.matrix_factorization import MatrixFactorization, balanced_factors, random_global_min
 from flatlib.symmetry import conserved_quantities
 
 

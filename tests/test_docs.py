@@ -6,7 +6,7 @@ import inspect
 import pytest
 
 MODULES = ["profiles", "preorder", "quadratic", "calculus", "certify", "spectral", "sharpness", "symmetry",
-           "flows", "matrix_factorization", "balancing", "problems"]
+           "flows", "problems.matrix_factorization", "problems.balancing", "problems"]
 
 
 def _public(module):

@@ -1,7 +1,7 @@
 r"""Every number printed by notebooks/05_flattening_flows.ipynb, recomputed independently.
 
 The notebook integrates the balancing flow ``X' = -XC, Y' = YC`` in factor form
-(``flatlib.balancing.balancing_flow``), computes ``λ_max`` from the library's Hessian and ``f°``
+(``flatlib.problems.balancing.balancing_flow``), computes ``λ_max`` from the library's Hessian and ``f°``
 with ``flatlib.max_variation``. Here nothing of that is used:
 
 * the start is rebuilt from the documented recipe of ``random_global_min`` (SVD + QR, same
@@ -194,7 +194,7 @@ def test_setup_numbers():
     assert fmt(sq(X0, Y0)) == PRINTED["start"]["norm"]
     assert fmt(lam_gn(X0, Y0)) == PRINTED["start"]["lam"]
     # the library recipe gives the same start
-    from flatlib.matrix_factorization import random_global_min
+    from flatlib.problems.matrix_factorization import random_global_min
 
     gen = np.random.default_rng(SEED)
     gen.standard_normal((m, r)); gen.standard_normal((n, r))

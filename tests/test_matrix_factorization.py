@@ -6,7 +6,7 @@ from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 from scipy.optimize import minimize
 
-from flatlib.matrix_factorization import (
+from flatlib.problems.matrix_factorization import (
     MatrixFactorization,
     balanced_factors,
     conserved_matrix,
@@ -421,7 +421,7 @@ def test_flatness_ties_off_the_balanced_set():
 # ----------------------------------------------------------------------- weighted norms, orbit search
 # (added with notebook 06: weighted_balanced_factors, weighted_max_variation,
 #  orbit_max_variation, flattest_on_orbit_search)
-from flatlib.matrix_factorization import (  # noqa: E402
+from flatlib.problems.matrix_factorization import (  # noqa: E402
     flattest_on_orbit_search,
     orbit_max_variation,
     weighted_balanced_factors,

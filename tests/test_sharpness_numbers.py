@@ -43,7 +43,7 @@ from scipy.integrate import quad
 from scipy.optimize import minimize, minimize_scalar
 
 from flatlib import compare_flatness, flatness_order
-from flatlib.matrix_factorization import MatrixFactorization, balanced_factors, trace_flat_factors
+from flatlib.problems.matrix_factorization import MatrixFactorization, balanced_factors, trace_flat_factors
 from flatlib.preorder import DEFAULT_RADII
 from flatlib.sharpness import (GridResolutionWarning, epsilon_sharpness, sam_sharpness, sharpness_table,
                                sublevel_volume)

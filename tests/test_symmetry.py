@@ -92,7 +92,7 @@ def test_relu_algebra_is_larger_for_fewer_data_than_inputs(d, h, N):
 
 
 def test_matrix_factorization_algebra_is_gl_r():
-    mfmod = pytest.importorskip("flatlib.matrix_factorization")
+    import flatlib.problems.matrix_factorization as mfmod
     rng = np.random.default_rng(0)
     m, n, r = 3, 2, 2
     P = mfmod.MatrixFactorization(rng.standard_normal((m, n)), rank=r)

@@ -65,7 +65,7 @@ import numpy as np
 
 from flatlib import compare_flatness, flatness_order, max_variation
 from flatlib.figures import show, style
-from flatlib.matrix_factorization import (MatrixFactorization, balanced_factors, is_balanced,
+from flatlib.problems.matrix_factorization import (MatrixFactorization, balanced_factors, is_balanced,
                                           trace_flat_factors)
 from flatlib.sharpness import (BoxBoundaryWarning, GridResolutionWarning, epsilon_sharpness,
                                hessian_lambda_max, hessian_trace, sam_sharpness, sharpness_table,

@@ -17,8 +17,8 @@
 # 4. the limit is the balanced point of the same orbit, which is its point of minimal norm
 #    (Kempf–Ness).
 #
-# Each claim: prose, a call into `flatlib` (`flatlib.balancing`, `flatlib.flows`,
-# `flatlib.matrix_factorization`, `flatlib.max_variation`), a figure, and checks (`assert` with a
+# Each claim: prose, a call into `flatlib` (`flatlib.problems.balancing`, `flatlib.flows`,
+# `flatlib.problems.matrix_factorization`, `flatlib.max_variation`), a figure, and checks (`assert` with a
 # stated tolerance). Every printed number is re-derived independently in
 # `tests/test_flattening_numbers.py`.
 
@@ -39,7 +39,7 @@
 # $(X,Y)\mapsto(XG,YG^{-\top})$, the charges are the entries of $C=X^\top X-Y^\top Y$, and
 # $h=\tfrac14\|C\|_F^2$ has $\nabla_Xh=XC$, $\nabla_Yh=-YC$. We integrate, in factor form,
 # $$\dot X=-XC,\qquad \dot Y=YC$$
-# (`flatlib.balancing.balancing_flow`).
+# (`flatlib.problems.balancing.balancing_flow`).
 # `flatlib.flows.conserved_flow`, which works with a Frobenius-orthonormal basis of charges,
 # integrates the same path at the constant slower speed $1/(2(m+n))$ (its time is
 # $\tau=2(m+n)\,t$); we check that the two paths agree. Along the flow, with $S=X^\top X+Y^\top Y$:
@@ -84,10 +84,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.integrate import cumulative_simpson
 
-from flatlib.balancing import balancing_flow, orbit_balanced_point
+from flatlib.problems.balancing import balancing_flow, orbit_balanced_point
 from flatlib.figures import show, style
 from flatlib.flows import conserved_flow
-from flatlib.matrix_factorization import (MatrixFactorization, balanced_factors,
+from flatlib.problems.matrix_factorization import (MatrixFactorization, balanced_factors,
                                           hessian_spectrum_balanced, is_balanced, random_global_min)
 from flatlib.symmetry import conserved_quantities
 
@@ -350,7 +350,7 @@ if i1 is not None:   # the remark below: flat long before balanced
 # decreasing. $\|C\|$ decays slowest along the smallest singular value ($e^{-4\sigma_rt}$), whereas
 # $\lambda_{\max}$ and, at these radii, $f^\circ$ are governed by the top singular direction, whose
 # modes of $C$ decay faster (at rates $2(\sigma_1+\sigma_j)$ in the linearization). Consistent with the caveat in
-# `flatlib.matrix_factorization`: balanced minima are flat, but an imbalance confined to the lower
+# `flatlib.problems.matrix_factorization`: balanced minima are flat, but an imbalance confined to the lower
 # singular directions costs little or no flatness. (Checked: at $t=1$, $\|C\|_F>0.1$,
 # $\lambda_{\max}=2\sigma_1$ to $10^{-5}$ relative and $f^\circ$ equal to the balanced values to
 # $10^{-4}$ relative.)

@@ -27,7 +27,7 @@
 #    orbit moves to $aX^\top X=bY^\top Y$ — and the trace-flat point of item 5 is the
 #    flattest point for $(a,b)=(n,m)$.
 #
-# All computations are in `flatlib.matrix_factorization`; $f^\circ$ is computed by
+# All computations are in `flatlib.problems.matrix_factorization`; $f^\circ$ is computed by
 # `flatlib.max_variation` (a value attained in the ball, hence a certified lower bound).
 
 # %% tags=["parameters"]
@@ -47,7 +47,7 @@ from scipy.optimize import minimize
 from flatlib import level_distance
 from flatlib.flows import gradient_flow
 from flatlib.figures import show, style
-from flatlib.matrix_factorization import (MatrixFactorization, balanced_factors, conserved_matrix,
+from flatlib.problems.matrix_factorization import (MatrixFactorization, balanced_factors, conserved_matrix,
                                           flattest_on_orbit_search, hessian_spectrum_balanced,
                                           hessian_trace_global_min, is_balanced, orbit_max_variation,
                                           orbit_point, random_global_min, trace_flat_factors,

@@ -1,7 +1,7 @@
 r"""Balancing flow of matrix factorization, in factor form, and the balanced point of an orbit.
 
 Layer: **problem layer** (matrix factorization specific; imports
-:mod:`flatlib.matrix_factorization` for input checks, and numpy / scipy).
+:mod:`flatlib.problems.matrix_factorization` for input checks, and numpy / scipy).
 
 Mathematics
 -----------
@@ -109,7 +109,7 @@ class BalancingFlowResult:
 
     def packed(self):
         """``(T, (m+n) r)`` states ``[vec X, vec Y]`` (row-major, as
-        :meth:`flatlib.matrix_factorization.MatrixFactorization.pack`)."""
+        :meth:`flatlib.problems.matrix_factorization.MatrixFactorization.pack`)."""
         T = self.t.size
         return np.concatenate([self.X.reshape(T, -1), self.Y.reshape(T, -1)], axis=1)
 

@@ -49,9 +49,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_point, as_positive_int
-from .problems.base import Problem
-from .spectral import hessian_lambda_max, resolve_rng
+from .._validate import as_point, as_positive_int
+from .base import Problem
+from ..spectral import hessian_lambda_max, resolve_rng
 
 __all__ = [
     "MatrixFactorization",
@@ -364,7 +364,7 @@ class MatrixFactorization(Problem):
         >>> round(P.max_variation(z, rho).value / (2.0 * rho**2), 2)   # σ₁ ρ² (1 + O(ρ))
         1.0
         """
-        from .profiles import max_variation  # core module, imported at call time
+        from ..profiles import max_variation  # core module, imported at call time
 
         z = as_point(z, "z", n=self.n)
         kwargs.setdefault("grad", self.grad)
@@ -700,7 +700,7 @@ def weighted_max_variation(M, X, Y, radius, a=1.0, b=1.0, *, side="both", n_star
     >>> round(v / (2.0 / 2.0 * rho ** 2), 2)
     1.0
     """
-    from .profiles import max_variation  # core module, imported at call time
+    from ..profiles import max_variation  # core module, imported at call time
 
     M = _as_matrix(M, "M")
     X, Y = _as_factors(X, Y)
