@@ -10,8 +10,24 @@ import numbers
 import numpy as np
 
 
+def _contains_string(v):
+    """True if ``v`` is a string or a (nested) list/array holding one: numpy converts ``"0.1"``
+    to ``0.1`` silently while ``"abc"`` raises, so every string is refused the same way."""
+    if isinstance(v, (str, bytes, np.str_, np.bytes_)):
+        return True
+    if isinstance(v, np.ndarray):
+        if v.dtype.kind in ("U", "S"):
+            return True
+        return v.dtype.kind == "O" and any(_contains_string(e) for e in v.ravel())
+    if isinstance(v, (list, tuple)):
+        return any(_contains_string(e) for e in v)
+    return False
+
+
 def as_point(x, name="x", n=None):
-    """Return ``x`` as a finite 1-D float array (a copy)."""
+    """Return ``x`` as a finite 1-D float array (a copy). Strings are refused (``TypeError``)."""
+    if _contains_string(x):
+        raise TypeError(f"{name} must be a 1-D array of real numbers, got strings: {x!r}"[:200])
     try:
         arr = np.array(x, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -32,9 +48,12 @@ def as_point(x, name="x", n=None):
 
 def as_nonneg(r, name="radius", allow_inf=False, strictly_positive=False):
     """Return ``r`` as a float (scalar input) or a 1-D float array; all entries
-    must be finite (unless ``allow_inf``) and >= 0 (> 0 if ``strictly_positive``)."""
-    if isinstance(r, bool):
+    must be finite (unless ``allow_inf``) and >= 0 (> 0 if ``strictly_positive``).
+    Booleans and strings (even numeric ones like ``"0.1"``) are refused with a ``TypeError``."""
+    if isinstance(r, (bool, np.bool_)):
         raise TypeError(f"{name} must be a real number or 1-D array, got bool")
+    if _contains_string(r):
+        raise TypeError(f"{name} must be a real number or 1-D array, got a string: {r!r}"[:200])
     try:
         arr = np.array(r, dtype=float)
     except (TypeError, ValueError) as exc:
