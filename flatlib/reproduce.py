@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import os
 import sys
 import time
@@ -16,6 +17,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class UsageError(Exception):
+    """A mistake on the command line: reported in one line, exit code 2, before any kernel starts."""
 
 
 def notebooks_dir():
@@ -35,6 +40,141 @@ def find_notebooks(names=()):
                              f"(have: {', '.join(p.stem for p in allnb) or 'none'})")
         out += [h for h in hits if h not in out]
     return out
+
+
+# --- notebook sources (jupytext) and the on-disk format of the committed notebooks -----------
+#
+# Each committed notebook ``notebooks/NAME.ipynb`` is paired with its source
+# ``notebooks/src/NAME.py`` in jupytext's ``py:percent`` format (``notebooks/jupytext.toml``
+# declares the pairing, so JupyterLab with jupytext edits both). The source holds the inputs;
+# the notebook adds the outputs. ``build_notebook`` brings the inputs of the notebook in line
+# with its source, keeping the outputs and the ids of the cells (no spurious diff), and writes
+# the file exactly as JupyterLab saves it with the installed kernel, so that opening and saving
+# a notebook changes nothing.
+
+SOURCE_FORMAT = "py:percent"
+KERNEL_NAME = "python3"
+# the text file carries only the cells and their tags: no header, no other metadata
+_TEXT_FILTERS = {"notebook_metadata_filter": "-all", "cell_metadata_filter": "tags,-all"}
+
+
+def sources_dir():
+    return notebooks_dir() / "src"
+
+
+def kernel_metadata(kernel_name=KERNEL_NAME):
+    """``(kernelspec, language_info)`` that JupyterLab (and papermill) write into a notebook
+    run with the installed kernel ``kernel_name``: the kernelspec's display name and language,
+    and the ``language_info`` that ipykernel reports in its ``kernel_info`` reply."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    kernelspec = {"display_name": spec.display_name, "language": spec.language, "name": kernel_name}
+    from ipykernel.ipkernel import IPythonKernel
+
+    language_info = json.loads(json.dumps(IPythonKernel.language_info))
+    return kernelspec, language_info
+
+
+def canonical_notebook(nb, kernel=None):
+    """Normalize ``nb`` in place to the committed form: the installed kernel's metadata, and no
+    per-run metadata (papermill's timings and parameters, execution timestamps, empty tag lists
+    that papermill adds and that would otherwise reach the source as ``tags=[]``)."""
+    kernelspec, language_info = kernel or kernel_metadata()
+    nb.metadata.pop("papermill", None)
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = kernelspec
+    nb.metadata["language_info"] = language_info
+    for cell in nb.cells:
+        for key in ("papermill", "execution", "ExecuteTime", "lines_to_next_cell"):
+            cell.metadata.pop(key, None)
+        if cell.metadata.get("tags", None) == []:
+            del cell.metadata["tags"]
+        if cell.get("cell_type") == "code":
+            for out in cell.get("outputs", []):
+                out.get("metadata", {}).pop("execution", None)
+    return nb
+
+
+def write_notebook(nb, path):
+    """Write ``nb`` as the Jupyter server saves it (nbformat: sorted keys, indent 1, final newline)."""
+    import nbformat
+
+    nbformat.write(nb, str(path), version=nbformat.NO_CONVERT)
+
+
+def source_text(nb):
+    """The ``py:percent`` text of ``nb`` exactly as jupytext writes the paired source."""
+    import copy
+
+    import jupytext
+
+    nb = copy.deepcopy(nb)
+    nb.metadata = {"jupytext": dict(_TEXT_FILTERS)}
+    return jupytext.writes(nb, fmt=SOURCE_FORMAT)
+
+
+def read_source(path):
+    """The cells of a ``py:percent`` source (jupytext)."""
+    import jupytext
+
+    return jupytext.read(str(path), fmt=SOURCE_FORMAT)
+
+
+def cell_key(cell):
+    """What a notebook and its source must agree on: cell type, source, tags."""
+    return cell.cell_type, cell.source, list(cell.metadata.get("tags", []))
+
+
+def build_notebook(name, kernel=None):
+    """Update ``notebooks/NAME.ipynb`` from ``notebooks/src/NAME.py`` without executing it.
+
+    Inputs (cell types, sources, tags) come from the source; outputs and cell ids come from
+    the existing notebook, matched by jupytext (cells whose source changed keep their id and
+    their now stale outputs until the next ``reproduce --inplace``). New cells get ids derived
+    from the name, position and source, so that building twice gives the same bytes. The
+    source is rewritten in jupytext's own layout when it differs (blank lines between cells),
+    as ``jupytext --sync`` would. Returns the list of files written.
+    """
+    import hashlib
+
+    import nbformat
+    from jupytext.combine import combine_inputs_with_outputs
+
+    src = sources_dir() / f"{name}.py"
+    out = notebooks_dir() / f"{name}.ipynb"
+    if not src.exists():
+        have = ", ".join(p.stem for p in sorted(sources_dir().glob("*.py"))) or "none"
+        raise UsageError(f"no notebook source {src} (have: {have})")
+    text_nb = read_source(src)
+    if out.exists():
+        old = nbformat.read(str(out), as_version=4)
+        nb = combine_inputs_with_outputs(text_nb, old)
+        old_ids = {c.get("id") for c in old.cells}
+    else:
+        nb = nbformat.v4.new_notebook(cells=text_nb.cells)
+        old_ids = set()
+    nb.nbformat, nb.nbformat_minor = 4, max(nb.get("nbformat_minor", 5), 5)
+    used = set()
+    for i, cell in enumerate(nb.cells):
+        if cell.get("id") not in old_ids or cell.get("id") in used:
+            digest = hashlib.sha256(f"{name}\0{i}\0{cell.source}".encode()).hexdigest()
+            k = 0
+            while digest[k:k + 8] in used | old_ids:
+                k += 1
+            cell["id"] = digest[k:k + 8]
+        used.add(cell["id"])
+    canonical_notebook(nb, kernel)
+    written = []
+    before = out.read_bytes() if out.exists() else None
+    write_notebook(nb, out)
+    if out.read_bytes() != before:
+        written.append(out)
+    text = source_text(nb)
+    if text != src.read_text():
+        src.write_text(text)
+        written.append(src)
+    return written
 
 
 def parse_params(items):

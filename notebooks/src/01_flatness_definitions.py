@@ -360,6 +360,7 @@ axs[1].set_title(r"distance to level sets at 0 (lines: $d^{1/a}$)")
 axs[1].legend(fontsize=8)
 show(fig, "01_one_dimensional")
 
+
 # %% [markdown]
 # ## Outside the definable world: profiles that cross infinitely often
 #

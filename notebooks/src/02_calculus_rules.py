@@ -169,6 +169,7 @@ assert record("min(f,g)° <= max(f°,g°)", "quadratic", "<=", s_min, 1e-9)
 assert record("(φ∘f)° <= L f°", "quadratic", "<=", s_lip, 1e-9)
 assert mv(lambda y: max(float(y[0] ** 2), 1.0), [0.0], 0.5) == 0.0   # strict: 0 < r² = max(f°, g°)
 
+
 # %% [markdown]
 # ## 3. Separable sums at a pair of local minima
 #
@@ -284,6 +285,7 @@ for name, f, a in cases:
           f"constant {fit.constant_at_rational:.4f}")
     assert float(fit.order_rational) == a
 assert record("definable: rational order", "monomials", "=", e_order, 1e-3)
+
 
 # %% [markdown]
 # ### Outside the definable world: profiles that cross infinitely often

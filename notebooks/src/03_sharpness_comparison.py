@@ -597,6 +597,7 @@ ax.legend(fontsize=8)
 fig.suptitle(rf"$f=\frac{{1}}{{2}}(xy-1)^2$: volume of $\{{f\leq {level:g}\}}$ in a box (grid {grid}$\times${grid})")
 show(fig, "03_sublevel_volume")
 
+
 # %% [markdown]
 # ## Summary
 #

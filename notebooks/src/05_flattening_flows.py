@@ -103,6 +103,7 @@ def fmt(x, d=4):
     s = f"{x:.{d}f}"
     return s[1:] if s.startswith("-") and float(s) == 0 else s
 
+
 # %% [markdown]
 # ## Scalar factorization: a phase portrait on the hyperbolas
 #
