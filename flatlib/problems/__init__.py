@@ -9,11 +9,15 @@ base                  the problem protocol
 scalar, relu          scalar and deep scalar factorization, |xy - 1|, a two-layer ReLU network
 matrix_factorization  the worked case ½||XYᵀ - M||² (balanced factors, Hessian, f° along the orbit)
 balancing             the balancing flow X' = -XC, Y' = YC and the orbit's balanced point
+mlp                   fully connected ReLU networks (backprop, exact HVP, rescaling, balance)
+digits                scikit-learn's bundled 8x8 digits, split and standardized
+training              GD / SGD / SAM training and sweeps through any Executor
 
 Worked problems import the core (``flatlib/*.py``); the core never imports them.
 """
 from .base import Problem
 from .relu import TwoLayerReLU
+from .mlp import MLP
 from .scalar import AbsScalarFactorization, DeepScalar, RotationInvariant, ScalarFactorization
 from .matrix_factorization import MatrixFactorization
 
@@ -24,5 +28,6 @@ __all__ = [
     "DeepScalar",
     "RotationInvariant",
     "TwoLayerReLU",
+    "MLP",
     "MatrixFactorization",
 ]
