@@ -759,20 +759,20 @@ def sharpness_table(f, x_points, *, grad=None, hvp=None, hess=None, radius=0.1, 
 
     For each point ``x`` (row):
 
-    ====================== ======================================================
-    ``f``                  ``f(x)``
-    ``lambda_max``         largest Hessian eigenvalue (:func:`hessian_lambda_max`)
-    ``trace``              Hessian trace (:func:`hessian_trace`)
-    ``eps_sharpness``      Keskar et al. ε-sharpness, ``eps``, ``box``, ``percent``
-    ``sam_one_step``       SAM one ascent step of radius ``rho`` (0 at critical points)
-    ``sam_exact``          ``max_{||e|| <= rho} f(x+e) - f(x)``
-    ``max_variation``      ``f°(x, radius) = sup_{||y-x|| <= radius} |f(y) - f(x)|``
-    ``sublevel_volume``    volume of the component of ``{f <= f(x) + level}``
-                           containing ``x`` in the box of half-width
-                           ``box_halfwidth`` (grid flood fill; only ``n <= 2``)
+    ======================== ======================================================
+    ``f``                    ``f(x)``
+    ``lambda_max``           largest Hessian eigenvalue (:func:`hessian_lambda_max`)
+    ``trace``                Hessian trace (:func:`hessian_trace`)
+    ``eps_sharpness``        Keskar et al. ε-sharpness, ``eps``, ``box``, ``percent``
+    ``sam_one_step``         SAM one ascent step of radius ``rho`` (0 at critical points)
+    ``sam_exact``            ``max_{||e|| <= rho} f(x+e) - f(x)``
+    ``max_variation``        ``f°(x, radius) = sup_{||y-x|| <= radius} |f(y) - f(x)|``
+    ``sublevel_volume``      volume of the component of ``{f <= f(x) + level}``
+                             containing ``x`` in the box of half-width
+                             ``box_halfwidth`` (grid flood fill; only ``n <= 2``)
     ``sublevel_touches_box`` the component reaches the box (volume = lower bound)
-    ``sublevel_resolved``  the grid resolves the component (else: unreliable)
-    ====================== ======================================================
+    ``sublevel_resolved``    the grid resolves the component (else: unreliable)
+    ======================== ======================================================
 
     The Hessian is taken from ``hvp``, else ``hess``, else central differences
     of ``grad``; without any of them the Hessian columns are ``nan``. Without
