@@ -18,6 +18,7 @@ Worked problems import the core (``flatlib/*.py``); the core never imports them.
 from .base import Problem
 from .relu import TwoLayerReLU
 from .mlp import MLP
+from .digits import load_digits
 from .scalar import AbsScalarFactorization, DeepScalar, RotationInvariant, ScalarFactorization
 from .matrix_factorization import MatrixFactorization
 
@@ -29,5 +30,6 @@ __all__ = [
     "RotationInvariant",
     "TwoLayerReLU",
     "MLP",
+    "load_digits",
     "MatrixFactorization",
 ]
