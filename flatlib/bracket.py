@@ -1,0 +1,294 @@
+r"""Closing the bracket of the maximal variation: Lipschitz branch and bound on the ball (internal).
+
+For the sides :math:`s \in S \subset \{+1, -1\}` we bound
+
+.. math:: \varphi(u) = \max_{s \in S} s\,\big(f(x+u) - f(x)\big), \qquad \|u\| \le r,
+
+whose supremum is :math:`f^\circ(x, r)` for :math:`S = \{\pm1\}` and one side of it otherwise.
+
+**Cells.** Boxes :math:`Q = c + [-w, w]` (``w`` a vector of half-widths) covering the ball
+:math:`B = B(0, r)`; a box with :math:`\operatorname{dist}(0, Q) > r` is discarded. Each box is
+evaluated at :math:`p = P(c)`, the projection of its centre on the ball (on the ball of radius
+:math:`r - t` when finite differences of step ``t`` are used, so that their stencil stays in
+:math:`B`). Projection on a convex set is nonexpansive and fixes the points of the set, so for
+every :math:`y \in Q \cap B`, :math:`\|y - p\| = \|P(y) - P(c)\| \le \|y - c\| \le \|w\|`
+(plus :math:`t` for the shrunken ball); call this radius :math:`\rho`.
+
+**Bounds on a cell**, for side ``s`` (the sup of :math:`s(f(y)-f(x))` over :math:`Q\cap B`):
+
+* ``f`` is ``L``-Lipschitz on :math:`B`: :math:`s(f(p) - f(x)) + L\rho`.
+* :math:`\|\nabla^2 f\|_2 \le H` on :math:`B` (Taylor along the segment :math:`[p, y] \subset B`):
+  :math:`s(f(p)-f(x)) + \ell + E\rho + \tfrac12 H\rho^2`, where ``g`` is the computed gradient at
+  ``p``, ``E`` a bound on its error, and :math:`\ell` bounds :math:`s\,g\cdot(y-p)` on
+  :math:`Q \cap B` by the smallest of :math:`\sum_i |g_i| w_i + s\,g\cdot(c - p)` (the box),
+  :math:`\|g\| r - s\,g\cdot p` (the ball: this one vanishes at a maximizer on the sphere,
+  where ``g`` is normal to it) and :math:`\|g\|\rho`.
+
+Both are used when both constants are given. **Finite differences** (``hess_bound`` without
+``grad``): forward differences with step ``t`` along :math:`e_i`. Taylor's formula along the
+segment :math:`[p, p + te_i] \subset B`, with :math:`|e_i^\top \nabla^2 f\, e_i| \le H`, gives
+:math:`f(p + t e_i) = f(p) + t\,\partial_i f(p) + R`, :math:`|R| \le \tfrac12 H t^2`, so
+:math:`\big|\tfrac{f(p+te_i) - f(p)}{t} - \partial_i f(p)\big| \le \tfrac12 H t` and
+:math:`\|\text{error}\| \le \tfrac12 H t\sqrt n`, with the step actually taken in floating
+point in place of ``t``, plus the rounding of ``f`` (taken as :math:`\eta |f|`,
+:math:`\eta = 64\varepsilon`) divided by the step. Central differences are more accurate for
+smooth ``f`` but, with only a bound on the Hessian, their proven error bound is the same
+:math:`\tfrac12 H t` per component, for twice the evaluations.
+
+**The search.** The upper end of the bracket is the largest cell bound (never more than the
+bound of the whole ball, :math:`Lr` or :math:`(\|\nabla f(x)\| + E)r + \tfrac12 Hr^2`); the lower
+end is the best value attained, at cell points and at the end points of the local ascent
+(spectral projected gradient) started from the best new cells of each round. Each round
+trisects, along its longest edge, every cell whose bound exceeds ``value + tol`` (highest
+bounds first, in one batch of evaluations; the middle third keeps its parent's point, as in
+DIRECT); cells whose bound is at most ``value`` are dropped. It stops when
+``upper - value <= max(rtol * value, atol)`` or when the evaluation budget is spent.
+
+**Cost.** To separate the maximum from the rest at relative accuracy ``ε`` the cells must shrink
+to half-diagonals ``~ ε f°/L`` near the maximizers (``~ (ε f°/H)^{1/2}`` with a Hessian bound,
+and much less on the sphere, where the ball term vanishes), and to ``~ (f° - f(y))/L`` elsewhere,
+so the number of cells grows like :math:`(L r / (\varepsilon f^\circ))^n` in the worst case:
+exponential in the dimension. In ``n <= 3`` this takes well under a second; in high dimension
+the budget is reached and the bracket returned is still valid, only wider.
+
+Assumptions, stated once: the values ``f`` returns are exact up to :math:`\eta` relative (only
+finite differences amplify this), and the constants hold on the whole closed ball.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._ascent import make_feasible, spg_ball_max_signed
+
+_EPS = np.finfo(float).eps
+_ETA = 64 * _EPS  # assumed relative accuracy of one evaluation of f (enters finite differences only)
+
+
+@dataclass
+class BracketOutcome:
+    """Outcome of :func:`close_bracket` for one radius."""
+
+    best: dict       # side -> (value, u): best attained value of s (f(x+u) - f(x)), ||u|| <= r
+    upper: float     # certified upper bound of max_s sup s (f - f(x)) over the ball
+    status: str      # "converged" | "budget"
+    nfev: int        # f (and user-gradient) evaluations spent here
+    rounds: int
+    cells: int       # cells alive at the end
+
+
+def fd_step(H, fscale, xscale, cap):
+    """Step of the central differences: ``sqrt(2 η |f| / H)`` balances the truncation ``H t / 2``
+    against the rounding ``η |f| / t``; at least ``1e-9 max(1, |x|)`` (so the step is resolved
+    in ``x + t e_i``), at most ``cap`` (the stencil must stay in the ball, and the shrunken
+    ball of the cells must not cost accuracy)."""
+    t = np.sqrt(2.0 * _ETA * max(fscale, 1e-300) / H) if H > 0 else cap
+    return float(min(cap, max(t, 1e-9 * max(xscale, 1.0))))
+
+
+def fd_gradient(F, Y, t, H, FY):
+    """Forward differences at the rows of ``Y`` (values ``FY``) with step ``t``; returns
+    ``(G, E)`` where ``E[k]`` bounds ``||G[k] - ∇f(Y[k])||`` given ``||∇²f||₂ <= H`` on the
+    segments ``[Y, Y + t e_i]`` (derivation in the module docstring: ``½ H t`` per component,
+    plus the rounding of ``f``). Costs ``n`` evaluations per row."""
+    k, n = Y.shape
+    idx = np.arange(n)
+    Pp = np.repeat(Y[:, None, :], n, axis=1)
+    Pp[:, idx, idx] += t
+    d = Pp[:, idx, idx] - Y  # the steps actually taken (exact by Sterbenz's lemma when t << |y_i|)
+    v = F(Pp.reshape(k * n, n)).reshape(k, n)
+    ok = d > 0  # a step below the resolution of y carries no information: infinite error
+    dd = np.where(ok, d, 1.0)
+    G = np.where(ok, (v - FY[:, None]) / dd, 0.0)
+    trunc = 0.5 * H * d * (1.0 + 1e-12)
+    rnd = _ETA * (np.abs(v) + np.abs(FY)[:, None]) / dd + 4.0 * _EPS * np.abs(G)
+    err = np.where(ok, trunc + rnd, np.inf)
+    E = np.sqrt(np.einsum("ij,ij->i", err, err))
+    return G, E
+
+
+def centre_gradient(F, Gr, x, fx, r, H, user_grad):
+    """Gradient at the centre and a bound on its error: ``(g, E)``. With the user's gradient
+    ``E = 0``; otherwise central differences whose stencil stays in the ball (step <= r)."""
+    if user_grad:
+        return Gr(x[None, :])[0], 0.0
+    t = fd_step(H, abs(fx), float(np.max(np.abs(x))), r)
+    G, E = fd_gradient(F, x[None, :], t, H, np.array([fx]))
+    return G[0], float(E[0])
+
+
+def ball_bound(r, lipschitz, hess_bound, gnorm, gerr):
+    """Bound of ``sup_B |f - f(x)|`` from the constants alone: ``L r`` and
+    ``(||g|| + E) r + ½ H r²`` (Taylor at the centre); ``inf`` if neither applies."""
+    b = np.inf
+    if lipschitz is not None:
+        b = min(b, float(lipschitz) * r)
+    if hess_bound is not None and gnorm is not None:
+        b = min(b, (gnorm + gerr) * r + 0.5 * float(hess_bound) * r * r)
+    return b * (1.0 + 8 * _EPS) if np.isfinite(b) else b
+
+
+def _feasible_rows(x, P, r):
+    """Shrink the rows of ``P`` by a few ulps where ``fl(x + p)`` leaves the closed ball."""
+    for i in range(64):
+        D = (x + P) - x
+        out = np.einsum("ij,ij->i", D, D) > r * r
+        if not out.any():
+            break
+        P = P.copy()
+        P[out] *= 1.0 - min(4 * _EPS * 2.0 ** i, 0.5)
+    return P
+
+
+def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, incumbent,
+                  rtol, atol, max_evals, upper0, tol=1e-10, max_iter=500, polish=True):
+    """Branch and bound for ``sup_{||u||<=r} max_{s in sides} s (f(x+u) - f(x))``.
+
+    ``F``, ``Gr``: the batch function and gradient of :mod:`flatlib._ascent`; ``incumbent``:
+    side -> (value, u) already attained (e.g. by the multistart ascent); ``upper0``: a bound
+    already known (the ball bound). Returns a :class:`BracketOutcome`.
+    """
+    n = x.size
+    L = None if lipschitz is None else float(lipschitz)
+    H = None if hess_bound is None else float(hess_bound)
+    use_grad = H is not None
+    fd = use_grad and not user_grad
+    # |f| <= |f(x)| + upper0 on the ball: the scale of the rounding in the differences
+    fscale = abs(fx) + (float(upper0) if np.isfinite(upper0) else 1.0)
+    t = fd_step(H, fscale, float(np.max(np.abs(x))), 1e-6 * r) if fd else 0.0
+    shift = t  # cells are evaluated in B(x, r - t): the stencil p + t e_i stays in B(x, r)
+    r_eval = r - shift
+    slack = 64 * _EPS * (float(np.max(np.abs(x))) * np.sqrt(n) + r)
+    spent0 = F.ncalls + Gr.ncalls
+    best = {s: (float(v), np.array(u, dtype=float)) for s, (v, u) in incumbent.items()}
+    sides = tuple(sides)
+    sgn = np.array(sides, dtype=float)
+
+    def value_now():
+        return max(best[s][0] for s in sides)
+
+    def spent():
+        return F.ncalls + Gr.ncalls - spent0
+
+    def evaluate(C):
+        nv = np.sqrt(np.einsum("ij,ij->i", C, C))
+        P = C * np.minimum(1.0, r_eval / np.maximum(nv, 1e-300))[:, None]
+        P = _feasible_rows(x, P, r_eval)
+        Y = x + P
+        FP = F(Y)
+        if fd:
+            GP, E = fd_gradient(F, Y, t, H, FP)
+        elif use_grad:
+            GP, E = Gr(Y), np.zeros(len(Y))
+        else:
+            GP, E = None, None
+        for s in sides:  # incumbent from the cell points (all in the ball)
+            v = s * (FP - fx)
+            j = int(np.argmax(v))
+            if v[j] > best[s][0]:
+                best[s] = (float(v[j]), P[j].copy())
+        return P, FP, GP, E
+
+    def bounds(C, W, P, FP, GP, E):
+        rho = np.sqrt(np.einsum("ij,ij->i", W, W)) + shift + slack
+        out = np.full(len(C), -np.inf)
+        rem_L = L * rho if L is not None else None
+        if use_grad:
+            gn = np.sqrt(np.einsum("ij,ij->i", GP, GP))
+            box = np.einsum("ij,ij->i", np.abs(GP), W)
+            gc = np.einsum("ij,ij->i", GP, C - P)
+            gp = np.einsum("ij,ij->i", GP, P)
+            quad = E * rho + 0.5 * H * rho * rho + gn * slack
+        for s in sides:
+            rem = np.full(len(C), np.inf) if rem_L is None else rem_L
+            if use_grad:
+                lin = np.minimum(np.minimum(box + s * gc, gn * r - s * gp), gn * rho)
+                rem = np.minimum(rem, lin + quad)
+            base = s * (FP - fx)
+            b = base + rem + 8 * _EPS * (np.abs(FP) + abs(fx) + np.abs(rem))
+            out = np.maximum(out, b)
+        return out
+
+    # the root: the cube [-r, r]^n around x
+    C = np.zeros((1, n))
+    W = np.full((1, n), float(r))
+    P, FP, GP, E = evaluate(C)
+    B = bounds(C, W, P, FP, GP, E)
+    cost = 1 + (n if fd else (1 if use_grad else 0))  # evaluations per new cell
+    rounds = 0
+    status = "budget"
+    polished = []
+    while True:
+        value = value_now()
+        tolv = max(rtol * value, atol)
+        keep = B > value
+        if not keep.all():
+            C, W, P, FP, B = C[keep], W[keep], P[keep], FP[keep], B[keep]
+            if use_grad:
+                GP, E = GP[keep], E[keep]
+        upper = min(float(upper0), max(value, float(B.max()) if B.size else value))
+        if upper - value <= tolv:
+            status = "converged"
+            break
+        room = max_evals - spent()
+        if room < 2 * cost:
+            break
+        cand = np.flatnonzero(B > value + tolv)
+        cand = cand[np.argsort(-B[cand], kind="stable")]
+        m = min(cand.size, max(1, room // (2 * cost)), 4096)
+        I = cand[:m]
+        rounds += 1
+        # trisect the selected cells along their longest edge; the middle third keeps the point
+        j = np.argmax(W[I], axis=1)
+        ar = np.arange(m)
+        w3 = W[I, j] / 3.0
+        W[I, j] = w3
+        Cl, Cr = C[I].copy(), C[I].copy()
+        Cl[ar, j] -= 2.0 * w3
+        Cr[ar, j] += 2.0 * w3
+        Cn = np.vstack([Cl, Cr])
+        Wn = np.vstack([W[I], W[I]])
+        inside = np.sqrt(np.einsum("ij,ij->i", *(2 * [np.maximum(np.abs(Cn) - Wn, 0.0)]))) <= r * (1 + 1e-12)
+        Cn, Wn = Cn[inside], Wn[inside]
+        B[I] = bounds(C[I], W[I], P[I], FP[I], None if GP is None else GP[I], None if E is None else E[I])
+        if Cn.shape[0]:
+            Pn, FPn, GPn, En = evaluate(Cn)
+            Bn = bounds(Cn, Wn, Pn, FPn, GPn, En)
+            C, W, P, FP, B = (np.vstack([C, Cn]), np.vstack([W, Wn]), np.vstack([P, Pn]),
+                              np.concatenate([FP, FPn]), np.concatenate([B, Bn]))
+            if use_grad:
+                GP, E = np.vstack([GP, GPn]), np.concatenate([E, En])
+            if polish and max_evals - spent() > 0:
+                # local ascent from the best new point and from the cell of highest bound
+                phi = np.max(sgn[:, None] * (FPn - fx)[None, :], axis=0)
+                jn, jb = int(np.argmax(phi)), int(np.argmax(B))
+                starts = [(Pn[jn], FPn[jn]), (P[jb], FP[jb])]
+                _polish(F, Gr, x, fx, r, sides, starts, best, polished, tol, max_iter)
+    value = value_now()
+    upper = max(value, min(float(upper0), max(value, float(B.max()) if B.size else value)))
+    return BracketOutcome(best, float(upper), status, int(spent()), rounds, int(B.size))
+
+
+def _polish(F, Gr, x, fx, r, sides, starts, best, polished, tol, max_iter):
+    """Spectral projected gradient from ``starts`` (on the side where each start is best);
+    a start already used is skipped. Updates ``best`` in place."""
+    U0, sg = [], []
+    for u, fu in starts:
+        if any(np.array_equal(u, q) for q in polished):
+            continue
+        polished.append(u.copy())
+        s = max(sides, key=lambda s_: s_ * (fu - fx))
+        U0.append(u)
+        sg.append(float(s))
+    if not U0:
+        return
+    U, vals, _ = spg_ball_max_signed(F, Gr, fx, np.array(sg), np.array(U0), r, x, tol, max_iter)
+    for k, s in enumerate(sg):
+        s = int(s)
+        u, changed = make_feasible(x, U[k], r)
+        v = vals[k]
+        if changed:
+            v = s * (float(F((x + u)[None, :])[0]) - fx)
+        if v > best[s][0]:
+            best[s] = (float(v), u.copy())
