@@ -26,8 +26,8 @@ test: $(STAMP)
 	if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 	  $(PY) -m pytest --nbval --nbval-current-env notebooks --ignore=notebooks/src; fi
 
-lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks
+lab: $(STAMP)  # JupyterLab on notebooks/ (with --allow-root when run as root)
+	$(PY) -m flatlib lab $(LAB_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_max_variation.py

@@ -1,9 +1,11 @@
-"""Headless execution of the notebooks with papermill: ``python -m flatlib reproduce``.
+"""Headless execution of the notebooks with papermill: ``python -m flatlib reproduce``, and
+their build from jupytext sources: ``python -m flatlib build``.
 
 Executed copies go to ``build/notebooks/`` (git-ignored) and figures to ``figures/``.
 ``--inplace`` instead refreshes the committed notebooks in ``notebooks/`` (with
 their default parameters, papermill's timing metadata stripped): that is how the
-reference outputs that nbval compares against are produced.
+reference outputs that nbval compares against are produced. ``-p NAME=VALUE`` is
+checked against the notebook's ``parameters`` cell before any kernel starts.
 """
 from __future__ import annotations
 
@@ -27,18 +29,36 @@ def notebooks_dir():
     return Path(os.environ.get("FLATLIB_NOTEBOOKS_DIR", ROOT / "notebooks"))
 
 
+def _resolve(name, paths, what):
+    """The one path among ``paths`` that ``name`` designates: an exact name (with or without
+    directory and extension) or else a prefix matching exactly one of them."""
+    stem = Path(name).name
+    for ext in (".ipynb", ".py"):
+        if stem.endswith(ext):
+            stem = stem[: -len(ext)]
+    exact = [p for p in paths if p.stem == stem]
+    if exact:
+        return exact[0]
+    hits = [p for p in paths if p.stem.startswith(stem)] if stem else []
+    have = ", ".join(p.stem for p in paths) or "none"
+    if not hits:
+        raise UsageError(f"no {what} matches {name!r} (have: {have})")
+    if len(hits) > 1:
+        raise UsageError(f"{name!r} matches {len(hits)} {what}s: {', '.join(p.stem for p in hits)}; "
+                         f"give more of the name")
+    return hits[0]
+
+
 def find_notebooks(names=()):
-    nbdir = notebooks_dir()
-    allnb = sorted(p for p in nbdir.glob("*.ipynb") if not p.name.startswith("."))
+    """The notebooks of ``notebooks/`` designated by ``names`` (all of them if empty), in order."""
+    allnb = sorted(p for p in notebooks_dir().glob("*.ipynb") if not p.name.startswith("."))
     if not names:
         return allnb
     out = []
     for name in names:
-        hits = [p for p in allnb if p.stem == name or p.name == name or p.stem.startswith(name)]
-        if not hits:
-            raise SystemExit(f"error: no notebook matches {name!r} in {nbdir} "
-                             f"(have: {', '.join(p.stem for p in allnb) or 'none'})")
-        out += [h for h in hits if h not in out]
+        hit = _resolve(name, allnb, "notebook")
+        if hit not in out:
+            out.append(hit)
     return out
 
 
@@ -55,7 +75,8 @@ def find_notebooks(names=()):
 SOURCE_FORMAT = "py:percent"
 KERNEL_NAME = "python3"
 # the text file carries only the cells and their tags: no header, no other metadata
-_TEXT_FILTERS = {"notebook_metadata_filter": "-all", "cell_metadata_filter": "tags,-all"}
+# (the same filters as notebooks/jupytext.toml, which JupyterLab's jupytext applies)
+_TEXT_FILTERS = {"cell_metadata_filter": "tags,-all", "notebook_metadata_filter": "-all"}
 
 
 def sources_dir():
@@ -77,12 +98,14 @@ def kernel_metadata(kernel_name=KERNEL_NAME):
 
 
 def canonical_notebook(nb, kernel=None):
-    """Normalize ``nb`` in place to the committed form: the installed kernel's metadata, and no
-    per-run metadata (papermill's timings and parameters, execution timestamps, empty tag lists
+    """Normalize ``nb`` in place to the committed form: the installed kernel's metadata, the
+    source filters of ``notebooks/jupytext.toml``, and no per-run metadata (papermill's timings and parameters, execution timestamps, empty tag lists
     that papermill adds and that would otherwise reach the source as ``tags=[]``)."""
     kernelspec, language_info = kernel or kernel_metadata()
     nb.metadata.pop("papermill", None)
-    nb.metadata.pop("jupytext", None)
+    # jupytext's contents manager (JupyterLab) writes the pairing filters of jupytext.toml
+    # into the notebook on save: commit them, or opening and saving would add them
+    nb.metadata["jupytext"] = dict(_TEXT_FILTERS)
     nb.metadata["kernelspec"] = kernelspec
     nb.metadata["language_info"] = language_info
     for cell in nb.cells:
@@ -177,32 +200,132 @@ def build_notebook(name, kernel=None):
     return written
 
 
-def parse_params(items):
+_UNKNOWN = object()  # a default that is not a constant expression: its type is not checked
+
+
+def notebook_parameters(path):
+    """``{name: default}`` of the code cell tagged ``parameters`` of the notebook at ``path``,
+    or ``None`` if it has none. Defaults are evaluated as constant expressions (``1.0 / 3.0``,
+    ``(1e-8, 0.1, 41)``, earlier parameters); any other default is ``_UNKNOWN``."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        return None
     params = {}
-    for item in items or ():
-        if "=" not in item:
-            raise SystemExit(f"error: -p expects key=value, got {item!r}")
-        k, v = item.split("=", 1)
+    for node in ast.parse(cells[0].source).body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
         try:
-            params[k.strip()] = ast.literal_eval(v)
-        except (ValueError, SyntaxError):
-            params[k.strip()] = v
+            default = eval(compile(ast.Expression(value), "<parameters>", "eval"),
+                           {"__builtins__": {}}, dict(params))
+        except Exception:
+            default = _UNKNOWN
+        for target in targets:
+            if isinstance(target, ast.Name):
+                params[target.id] = default
     return params
 
 
-def strip_notebook(path):
-    """Remove papermill's per-cell timing metadata and execution timestamps."""
+def split_params(items):
+    """``[(name, raw value)]`` from the ``-p NAME=VALUE`` items, in order (a missing ``=`` is a
+    ``UsageError``; names are checked by ``check_params``)."""
+    pairs = []
+    for item in items or ():
+        name, eq, raw = item.partition("=")
+        name = name.strip()
+        if not eq:
+            raise UsageError(f"-p expects NAME=VALUE, got {item!r}")
+        pairs.append((name, raw))
+    return pairs
+
+
+def _type_name(default):
+    if isinstance(default, bool):
+        return "bool (True or False)"
+    if isinstance(default, float):
+        return "float"
+    if isinstance(default, (tuple, list)):
+        return "tuple or list"
+    return type(default).__name__
+
+
+def convert_value(name, raw, default):
+    """The value of ``-p NAME=RAW`` for a parameter whose default is ``default``.
+
+    ``raw`` is read as a Python literal. Its type must be the default's: an ``int`` is accepted
+    (and converted) for a ``float``, a list for a tuple and conversely; ``bool`` only for
+    ``bool`` (not 0 or 1), ``int`` not for ``bool``; a ``str`` default also accepts a bare word.
+    A ``None`` or non-constant default accepts any literal. Raises ``ValueError`` saying why.
+    """
+    try:
+        value = ast.literal_eval(raw.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        if isinstance(default, str):
+            return raw
+        expected = "" if default is _UNKNOWN or default is None else f" (expected {_type_name(default)})"
+        raise ValueError(f"{raw!r} is not a Python literal{expected}") from None
+    if default is _UNKNOWN or default is None:
+        return value
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, (tuple, list)):
+        ok = isinstance(value, (tuple, list))
+        value = type(default)(value) if ok else value
+    elif isinstance(default, str):
+        return value if isinstance(value, str) else raw
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ValueError(f"expected {_type_name(default)} like the default {default!r}, "
+                         f"got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_params(pairs, notebooks):
+    """``{notebook path: {name: value}}``: the ``-p`` values checked against the ``parameters``
+    cell of every notebook (names exist, values parse and have the default's type). Raises a
+    one-line ``UsageError`` naming the parameter, the notebook and the accepted names."""
+    checked = {}
+    for nb in notebooks:
+        defaults = notebook_parameters(nb)
+        accepted = ", ".join(defaults) if defaults else "none"
+        params = {}
+        for name, raw in pairs:
+            if not name.isidentifier():
+                what = "empty parameter name" if not name else f"parameter name {name!r} is not an identifier"
+                raise UsageError(f"-p {name}={raw}: {what} for notebook {nb.stem} (accepted: {accepted})")
+            if defaults is None:
+                raise UsageError(f"-p {name}: notebook {nb.stem} has no cell tagged 'parameters'")
+            if name not in defaults:
+                raise UsageError(f"-p {name}: notebook {nb.stem} has no parameter {name!r} "
+                                 f"(accepted: {accepted})")
+            try:
+                params[name] = convert_value(name, raw, defaults[name])
+            except ValueError as exc:
+                raise UsageError(f"-p {name}={raw}: {exc} for parameter {name!r} of notebook {nb.stem} "
+                                 f"(accepted: {accepted})") from None
+        checked[nb] = params
+    return checked
+
+
+def strip_notebook(path, kernel=None):
+    """Rewrite an executed notebook in the committed form (``canonical_notebook``): no
+    papermill timings or empty tag lists, the installed kernel's metadata."""
     import nbformat
 
-    nb = nbformat.read(path, as_version=4)
-    nb.metadata.pop("papermill", None)
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-        if cell.get("cell_type") == "code":
-            for out in cell.get("outputs", []):
-                out.get("metadata", {}).pop("execution", None)
-    nbformat.write(nb, path)
+    nb = nbformat.read(str(path), as_version=4)
+    write_notebook(canonical_notebook(nb, kernel), path)
 
 
 def run_one(nb_path, out_path, params, figures, timeout, log_path=None):
@@ -244,43 +367,87 @@ def run_one(nb_path, out_path, params, figures, timeout, log_path=None):
     return nb_path.stem, time.perf_counter() - t0, err
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m flatlib reproduce",
-                                 description="Execute the notebooks headlessly and write every figure.")
-    ap.add_argument("names", nargs="*", help="notebook names or prefixes (default: all)")
-    ap.add_argument("--jobs", "-j", type=int, default=1, help="notebooks run in parallel processes")
-    ap.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a value of the notebooks' 'parameters' cell (Python literal)")
+REPRODUCE_EPILOG = """\
+examples:
+  python -m flatlib reproduce                       every notebook, figures into figures/
+  python -m flatlib reproduce 03 --jobs 2           one notebook by prefix (a prefix must match one)
+  python -m flatlib reproduce 01 -p seed=3 -p fast=True
+                                                    other parameters: figures into build/figures/
+  python -m flatlib reproduce --inplace 05          refresh the committed notebooks/05_*.ipynb
+
+parameters: -p NAME=VALUE must name a variable of the notebook's cell tagged 'parameters'; VALUE
+is a Python literal of the default's type (an int is accepted for a float, True/False for a
+bool, a bare word for a string). A mistake is reported before any kernel starts, exit code 2.
+exit codes: 0 all notebooks ran, 1 a notebook failed (cell and kernel log named), 2 usage error.
+"""
+
+
+def _parser():
+    ap = argparse.ArgumentParser(
+        prog="python -m flatlib reproduce", epilog=REPRODUCE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Execute the notebooks of notebooks/ headlessly (papermill, kernel 'python3') and\n"
+                    "write every figure (PNG + PDF). Executed copies go to --output-dir.")
+    ap.add_argument("names", nargs="*", metavar="NAME",
+                    help="notebook name (01_flatness_definitions, with or without .ipynb) or a prefix of "
+                         "exactly one name (01); default: all notebooks, in order")
+    ap.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                    help="run N notebooks in parallel processes (default: 1)")
+    ap.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="set a variable of the notebooks' 'parameters' cell; repeatable; checked "
+                         "against the cell's names and the defaults' types before anything runs")
     ap.add_argument("--inplace", action="store_true",
-                    help="refresh the committed notebooks (default parameters only)")
-    ap.add_argument("--output-dir", default=str(ROOT / "build" / "notebooks"))
-    ap.add_argument("--figures-dir", default=None,
-                    help="default: figures/ (build/figures/ when -p overrides parameters, so that the "
-                         "committed figures keep their default parameters)")
-    ap.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+                    help="rebuild each committed notebook from its source notebooks/src/NAME.py (jupytext) "
+                         "and execute it in place with its default parameters (no -p): the reference "
+                         "outputs that nbval compares against")
+    ap.add_argument("--output-dir", default=str(ROOT / "build" / "notebooks"), metavar="DIR",
+                    help="where executed copies and kernel logs go (default: build/notebooks/)")
+    ap.add_argument("--figures-dir", default=None, metavar="DIR",
+                    help="where figures go (default: $FLATLIB_FIGURES_DIR, else figures/, or build/figures/ "
+                         "when -p is given, so that the committed figures keep their default parameters)")
+    ap.add_argument("--timeout", type=int, default=600, metavar="SECONDS",
+                    help="limit per cell in seconds (default: 600)")
+    return ap
+
+
+def main(argv=None):
+    """``python -m flatlib reproduce``: returns the exit code (0 ok, 1 a notebook failed, 2 usage)."""
+    ap = _parser()
     args = ap.parse_args(argv)
     if args.jobs < 1:
         ap.error("--jobs must be >= 1")
-    params = parse_params(args.param)
-    if args.inplace and params:
+    if args.timeout < 1:
+        ap.error("--timeout must be >= 1 second")
+    if args.inplace and args.param:
         ap.error("--inplace refreshes the committed notebooks with their default parameters; drop -p")
-    notebooks = find_notebooks(args.names)
+    try:
+        pairs = split_params(args.param)
+        notebooks = find_notebooks(args.names)
+        per_notebook = check_params(pairs, notebooks)
+        if args.inplace:
+            for nb in notebooks:
+                if (sources_dir() / f"{nb.stem}.py").exists():
+                    build_notebook(nb.stem)
+    except UsageError as exc:
+        print(f"{ap.prog}: error: {exc}", file=sys.stderr)
+        return 2
     if not notebooks:
         print("no notebooks to run in", notebooks_dir())
         return 0
+    params_given = bool(pairs)
     if args.figures_dir is not None:
         figures = Path(args.figures_dir)
     elif os.environ.get("FLATLIB_FIGURES_DIR"):
         figures = Path(os.environ["FLATLIB_FIGURES_DIR"])
     else:
-        figures = ROOT / ("build/figures" if params else "figures")
+        figures = ROOT / ("build/figures" if params_given else "figures")
     figures.mkdir(parents=True, exist_ok=True)
     outdir = Path(args.output_dir)
     outdir.mkdir(parents=True, exist_ok=True)
     jobs = []
     for nb in notebooks:
         out = nb if args.inplace else outdir / nb.name
-        jobs.append((nb, out, params, figures, args.timeout, outdir / f"{nb.stem}.log"))
+        jobs.append((nb, out, per_notebook[nb], figures, args.timeout, outdir / f"{nb.stem}.log"))
     print(f"executing {len(jobs)} notebook(s) with {args.jobs} job(s); figures -> {figures}", flush=True)
     t0 = time.perf_counter()
     failures = []
@@ -295,8 +462,9 @@ def main(argv=None):
                 name, secs, err = fut.result()
                 failures += _report(name, secs, err)
     if args.inplace:
+        kernel = kernel_metadata()
         for nb, out, *_ in jobs:
-            strip_notebook(out)
+            strip_notebook(out, kernel)
     total = time.perf_counter() - t0
     if failures:
         print(f"FAILED {len(failures)} of {len(jobs)} notebook(s) in {total:.1f} s: {', '.join(failures)}",
@@ -304,6 +472,67 @@ def main(argv=None):
         return 1
     print(f"all {len(jobs)} notebook(s) executed in {total:.1f} s", flush=True)
     return 0
+
+
+BUILD_EPILOG = """\
+examples:
+  python -m flatlib build 05_flattening_flows       update notebooks/05_*.ipynb from src/, execute it
+  python -m flatlib build 05 --no-execute           only bring the inputs in line (outputs kept)
+  python -m flatlib build                           every notebook
+
+Equivalent to 'jupytext --sync' (pairing in notebooks/jupytext.toml) followed by
+'python -m flatlib reproduce --inplace NAME', writing the file as JupyterLab saves it.
+"""
+
+
+def build_main(argv=None):
+    """``python -m flatlib build``: the one command that turns sources into committed notebooks."""
+    ap = argparse.ArgumentParser(
+        prog="python -m flatlib build", epilog=BUILD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Build notebooks/NAME.ipynb from its source notebooks/src/NAME.py (jupytext, py:percent),\n"
+                    "keeping cell ids, then execute it in place with its default parameters.")
+    ap.add_argument("names", nargs="*", metavar="NAME",
+                    help="source name or a prefix of exactly one name; default: every source")
+    ap.add_argument("--no-execute", action="store_true",
+                    help="only update the notebook's inputs from its source (outputs and ids kept)")
+    ap.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                    help="execute N notebooks in parallel processes (default: 1)")
+    args = ap.parse_args(argv)
+    sources = sorted(p for p in sources_dir().glob("*.py") if not p.name.startswith("."))
+    try:
+        names = [_resolve(n, sources, "notebook source").stem for n in args.names] or [p.stem for p in sources]
+        for name in names:
+            for path in build_notebook(name):
+                print("wrote", path, flush=True)
+    except UsageError as exc:
+        print(f"{ap.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    if args.no_execute or not names:
+        return 0
+    return main(["--inplace", "--jobs", str(args.jobs), *names])
+
+
+def lab_command(args=(), uid=None, python=None):
+    """The command line that ``python -m flatlib lab ARGS`` runs: JupyterLab on ``notebooks/``.
+
+    JupyterLab refuses to start as root (containers, cloud notebooks) unless given
+    ``--allow-root``, which is added when ``uid`` (default: the current user id) is 0.
+    ``--ServerApp.root_dir`` defaults to the notebooks directory unless ``args`` set it.
+
+    >>> lab_command(["--no-browser"], uid=0, python="py")[:4]
+    ['py', '-m', 'jupyterlab', '--allow-root']
+    >>> "--allow-root" in lab_command(uid=1000, python="py")
+    False
+    """
+    if uid is None:
+        uid = os.getuid() if hasattr(os, "getuid") else -1  # no root on Windows
+    cmd = [python or sys.executable, "-m", "jupyterlab"]
+    if uid == 0 and "--allow-root" not in args:
+        cmd.append("--allow-root")
+    if not any(a.startswith(("--ServerApp.root_dir", "--notebook-dir", "--ServerApp.notebook_dir"))
+               for a in args):
+        cmd.append(f"--ServerApp.root_dir={ROOT / 'notebooks'}")
+    return cmd + list(args)
 
 
 def _report(name, secs, err):
