@@ -19,6 +19,7 @@ from .base import Problem
 from .relu import TwoLayerReLU
 from .mlp import MLP
 from .digits import load_digits
+from .training import TrainResult, sweep, train, train_from_config
 from .scalar import AbsScalarFactorization, DeepScalar, RotationInvariant, ScalarFactorization
 from .matrix_factorization import MatrixFactorization
 
@@ -31,5 +32,9 @@ __all__ = [
     "TwoLayerReLU",
     "MLP",
     "load_digits",
+    "train",
+    "TrainResult",
+    "sweep",
+    "train_from_config",
     "MatrixFactorization",
 ]

@@ -523,6 +523,47 @@ class MLP(Problem):
         v, g = self._f_grad(T, self.X, self.y)
         return (float(v[0]), g[0]) if single else (v, g)
 
+    def loss_grad_accuracy(self, theta):
+        """``(f(θ), ∇f(θ), training accuracy)`` from one forward and one backward pass
+        (accuracy ``nan`` when there are no integer labels).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> net = MLP((2, 3, 2), np.ones((4, 2)), [0, 1, 0, 1])
+        >>> v, g, acc = net.loss_grad_accuracy(np.zeros(net.n))
+        >>> round(v, 6), g.shape, acc            # all logits tie: argmax picks class 0
+        (0.693147, (17,), 0.5)
+        """
+        T, _ = self._batch(theta)
+        if T.shape[0] != 1:
+            raise ValueError("loss_grad_accuracy takes a single parameter vector")
+        Ls, pres, acts = self._forward(T, self.X)
+        val, _, delta = self._loss_terms(pres[-1], self.y)
+        g = self._backward(Ls, pres, acts, delta)[0]
+        acc = float("nan") if self.labels is None else float(np.mean(np.argmax(pres[-1][0], axis=1) == self.labels))
+        return float(val[0]), g, acc
+
+    def loss_accuracy(self, theta):
+        """``(f(θ), training accuracy)`` from one forward pass (accuracy ``nan`` without
+        integer labels).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> net = MLP((2, 3, 2), np.ones((4, 2)), [0, 1, 0, 1])
+        >>> v, acc = net.loss_accuracy(np.zeros(net.n))
+        >>> round(v, 6), acc
+        (0.693147, 0.5)
+        """
+        T, _ = self._batch(theta)
+        if T.shape[0] != 1:
+            raise ValueError("loss_accuracy takes a single parameter vector")
+        out = self._forward(T, self.X)[1][-1]
+        val = self._loss_terms(out, self.y)[0]
+        acc = float("nan") if self.labels is None else float(np.mean(np.argmax(out[0], axis=1) == self.labels))
+        return float(val[0]), acc
+
     def hvp(self, theta, v):
         r"""Exact Hessian–vector product ``∇²f(θ) v`` (Pearlmutter's R-operator).
 
