@@ -132,15 +132,24 @@ def spg_ball_max_signed(F, G, fx, sign, U0, r, x, tol=1e-10, max_iter=500, memor
     return spg_ball_max(phi, dphi, U0, r, x, tol, max_iter, memory)
 
 
+def _rowdot(A, B):
+    return np.einsum("ij,ij->i", A, B)
+
+
 def _tangent(G, U, r):
     """Riemannian gradient on the sphere for rows on the boundary whose descent direction
-    -G points outward (the constraint is active there); G itself elsewhere."""
-    nrm2 = np.einsum("ij,ij->i", U, U)
-    radial = np.einsum("ij,ij->i", G, U)
+    -G points outward (the constraint is active there); G itself elsewhere (bit for bit).
+    Returns ``(T, on, |T|²)``."""
+    nrm2 = _rowdot(U, U)
+    radial = _rowdot(G, U)
     on = (nrm2 >= (r * (1 - 1e-10)) ** 2) & (radial < 0)
-    T = G.copy()
-    T[on] -= (radial[on] / nrm2[on])[:, None] * U[on]
-    return T, on
+    if on.any():
+        c = np.zeros_like(radial)
+        np.divide(radial, nrm2, out=c, where=on)
+        T = G - c[:, None] * U
+    else:
+        T = G
+    return T, on, _rowdot(T, T)
 
 
 def _to_sphere(V, r):
@@ -162,46 +171,69 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
     when the top of the spectrum is clustered.)
     Stops a start when its step is below ``sqrt(tol) r`` (the value error is then second
     order, ~ tol r² curvature) or when its value stalls.
+
+    Implementation: the state arrays hold only the starts still running (compacted when
+    a start stops, which happens a few times per call), so an iteration is a fixed, short
+    sequence of whole-array operations and two calls of the function (trial values, then
+    gradients at the accepted points); the numpy overhead per iteration, not the
+    arithmetic, dominates for small batches.
     """
-    U = project_rows(np.asarray(U0, dtype=float), r)
+    U = project_rows(np.array(U0, dtype=float), r)
     k = U.shape[0]
-    F = -phi(U, np.arange(k))
-    G = -dphi(U, np.arange(k))
-    T, ON = _tangent(G, U, r)  # tangent gradient and active-constraint flag, kept per row
-    alpha = r / np.maximum(_rownorm(G), 1e-150)
+    rows = np.arange(k)
+    out_U = U.copy()
+    F = -phi(U, rows)
+    G = -dphi(U, rows)
+    out_F = F.copy()
+    T, ON, TT = _tangent(G, U, r)  # tangent gradient, active-constraint flag, |T|² per row
+    gn = _rownorm(G)
+    alpha = r / np.maximum(gn, 1e-150)
     hist = np.repeat(F[:, None], memory, axis=1)
-    active = _rownorm(G) > 0
     stop_step = np.sqrt(tol) * r
     total = 0
-    # The arithmetic runs on all k rows (cheap); only the function and gradient are
-    # evaluated on the active rows, so converged starts cost no evaluations.
+
+    def keep_only(keep):
+        """Retire the rows not in ``keep`` (their current point and value are final)."""
+        nonlocal U, F, G, T, ON, TT, alpha, hist, rows
+        gone = ~keep
+        out_U[rows[gone]] = U[gone]
+        out_F[rows[gone]] = F[gone]
+        U, F, G, T, ON, TT = U[keep], F[keep], G[keep], T[keep], ON[keep], TT[keep]
+        alpha, hist, rows = alpha[keep], hist[keep], rows[keep]
+
+    live = gn > 0
+    if not live.all():
+        keep_only(live)
+    # Rows of T equal those of G off the active constraint, and alpha <= 1e3 r / |T| always,
+    # so the direction is T and the step alpha for every row.
     for it in range(max_iter):
-        if not active.any():
+        if rows.size == 0:
             break
         # full step: Riemannian step retracted on the sphere for rows with an active
-        # constraint, projected gradient step for the others (alpha capped at ~r / |g|,
-        # since alpha may come from a tangent gradient)
-        Dir = np.where(ON[:, None], T, G)
-        al = np.where(ON, alpha, np.minimum(alpha, 1e3 * r / np.maximum(_rownorm(G), 1e-300)))
-        V = U - al[:, None] * Dir
-        nv = np.maximum(_rownorm(V), 1e-300)
-        Ut = V * np.where(ON, r / nv, np.minimum(1.0, r / nv))[:, None]
+        # constraint, projected gradient step for the others
+        V = U - alpha[:, None] * T
+        sc = r / np.maximum(np.sqrt(_rowdot(V, V)), 1e-300)
+        Ut = V * np.where(ON, sc, np.minimum(sc, 1.0))[:, None]
         D = Ut - U
-        dn = _rownorm(D)
-        gd = np.where(ON, -al * np.einsum("ij,ij->i", T, T), np.einsum("ij,ij->i", G, D))
-        active &= ~((dn <= stop_step) | (gd >= 0))
-        a = np.flatnonzero(active)
-        if a.size == 0:
-            break
-        total += a.size
+        dn = np.sqrt(_rowdot(D, D))
+        gd = np.where(ON, -alpha * TT, _rowdot(G, D))
+        keep = (dn > stop_step) & (gd < 0)
+        if not keep.all():
+            keep_only(keep)
+            if rows.size == 0:
+                break
+            Ut, D, dn, gd = Ut[keep], D[keep], dn[keep], gd[keep]
+        total += rows.size
         fref = hist.max(axis=1)
-        Ft = np.full(k, np.inf)
-        Ft[a] = -phi(Ut[a], a)
-        ok = active & (Ft <= fref + 1e-4 * gd)
-        Un = np.where(ok[:, None], Ut, U)
-        Fn = np.where(ok, Ft, F)
-        bad = np.flatnonzero(active & ~ok)
-        if bad.size:  # backtracking (safeguarded quadratic interpolation) on the failures
+        Ft = -phi(Ut, rows)
+        ok = Ft <= fref + 1e-4 * gd
+        if ok.all():
+            Un, Fn = Ut, Ft
+        else:
+            Un = np.where(ok[:, None], Ut, U)
+            Fn = np.where(ok, Ft, F)
+            bad = np.flatnonzero(~ok)
+            # backtracking (safeguarded quadratic interpolation) on the failures
             lam = np.ones(bad.size)
             Fb = Ft[bad]
             for _ in range(60):
@@ -210,39 +242,45 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
                 lam = np.minimum(np.maximum(lt, 0.1 * lam), 0.5 * lam)
                 tiny = lam * dn[bad] <= 1e-16 * r
                 if tiny.any():  # no progress possible: the start has converged
-                    active[bad[tiny]] = False
-                    bad, lam = bad[~tiny], lam[~tiny]
+                    bad, lam, Fb = bad[~tiny], lam[~tiny], Fb[~tiny]
                     if bad.size == 0:
                         break
                 on_b = ON[bad]
                 Ub = np.where(on_b[:, None],
-                              _to_sphere(U[bad] - (lam * al[bad])[:, None] * T[bad], r),
+                              _to_sphere(U[bad] - (lam * alpha[bad])[:, None] * T[bad], r),
                               project_rows(U[bad] + lam[:, None] * D[bad], r))
-                Fb = -phi(Ub, bad)
+                Fb = -phi(Ub, rows[bad])
                 okb = Fb <= fref[bad] + 1e-4 * lam * gd[bad]
                 Un[bad[okb]], Fn[bad[okb]] = Ub[okb], Fb[okb]
+                ok[bad[okb]] = True
                 bad, lam, Fb = bad[~okb], lam[~okb], Fb[~okb]
                 if bad.size == 0:
                     break
-            if bad.size:
-                active[bad] = False
-        m = np.flatnonzero(active)
-        if m.size == 0:
-            break
-        Gm = -dphi(Un[m], m)
-        Tm, ONm = _tangent(Gm, Un[m], r)
-        S = Un[m] - U[m]
-        sy = np.einsum("ij,ij->i", S, Tm - T[m])
-        ss = np.einsum("ij,ij->i", S, S)
-        gnn = np.maximum(_rownorm(Tm), 1e-300)
-        bb = np.where(sy > 0, ss / np.where(sy > 0, sy, 1.0), r / gnn)
+            if not ok.all():  # no acceptable step: the start stops at its current point
+                keep_only(ok)
+                if rows.size == 0:
+                    break
+                Un, Fn = Un[ok], Fn[ok]
+        Gn = -dphi(Un, rows)
+        Tn, ONn, TTn = _tangent(Gn, Un, r)
+        S = Un - U
+        sy = _rowdot(S, Tn - T)
+        ss = _rowdot(S, S)
+        tn = np.sqrt(TTn)
+        gnn = np.maximum(tn, 1e-300)
+        pos = sy > 0
+        bb = np.where(pos, ss / np.where(pos, sy, 1.0), r / gnn)
         # a step longer than ~r is useless in a ball of radius r: cap it (avoids overflow)
-        alpha[m] = np.clip(bb, 1e-14 * r / gnn, 1e3 * r / gnn)
-        small = (np.abs(Fn[m] - F[m]) <= tol * np.maximum(np.abs(Fn[m]), 1e-300)) & (np.sqrt(ss) <= stop_step)
+        alpha = np.clip(bb, 1e-14 * r / gnn, 1e3 * r / gnn)
+        small = (np.abs(Fn - F) <= tol * np.maximum(np.abs(Fn), 1e-300)) & (ss <= stop_step ** 2)
         # the next step would be at most alpha |direction| long (projection and retraction only
         # shorten it): if that is below the stopping step, the start has converged here
-        small |= alpha[m] * _rownorm(np.where(ONm[:, None], Tm, Gm)) <= stop_step
-        U[m], F[m], G[m], T[m], ON[m] = Un[m], Fn[m], Gm, Tm, ONm
-        hist[m, it % memory] = Fn[m]  # circular buffer of the last `memory` values
-        active[m[small]] = False
-    return U, -F, total
+        small |= alpha * tn <= stop_step
+        U, F, G, T, ON, TT = Un, Fn, Gn, Tn, ONn, TTn
+        hist[:, it % memory] = Fn  # circular buffer of the last `memory` values
+        if small.any():
+            keep_only(~small)
+    if rows.size:
+        out_U[rows] = U
+        out_F[rows] = F
+    return out_U, -out_F, total
