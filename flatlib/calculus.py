@@ -271,80 +271,104 @@ def directional_constant(f, x, *, dirderiv=None, n_dirs=None, t=None, richardson
     if n_dirs is None:
         n_dirs = 720 if n == 2 else 200 * n
     n_dirs = as_positive_int(n_dirs, "n_dirs")
+    D, counter, how = _directional_derivative(f, x, dirderiv, t, richardson)
+    if n == 1:
+        best, best_u, search = _search_line(D)
+    elif n == 2:
+        best, best_u, search = _search_circle(D, n_dirs, n_refine)
+    else:
+        best, best_u, search = _search_sphere(D, n, n_dirs, n_refine, gen)
+    sign = 1 if D(best_u) > 0 else -1
+    return DirectionalConstantResult(float(best), best_u, sign, counter.ncalls, f"{how}; {search}")
+
+
+def _directional_derivative(f, x, dirderiv, t, richardson):
+    """``u ↦ f'(x; u)`` on unit vectors: ``dirderiv`` itself, or the one-sided quotient
+    ``D_t(u) = (f(x+tu) - f(x))/t`` (Richardson: ``2 D_{t/2}(u) - D_t(u)``).
+    Returns ``(D, counter, description)``, ``counter.ncalls`` counting the evaluations."""
     if dirderiv is not None:
         D = scalar_fn(dirderiv, "dirderiv")
-        counter = D
-        how = "exact directional derivative"
-    else:
-        if f is None:
-            raise TypeError("f must be callable when dirderiv is not given, got None")
-        fw = scalar_fn(f, "f")
-        counter = fw
-        if t is None:
-            t = (1e-5 if richardson else 1e-8) * max(1.0, float(np.linalg.norm(x)))
-        t = as_nonneg(t, "t", strictly_positive=True)
-        if np.ndim(t):
-            raise ValueError("t must be a scalar")
-        fx = fw(x)
+        return D, D, "exact directional derivative"
+    if f is None:
+        raise TypeError("f must be callable when dirderiv is not given, got None")
+    fw = scalar_fn(f, "f")
+    if t is None:
+        t = (1e-5 if richardson else 1e-8) * max(1.0, float(np.linalg.norm(x)))
+    t = as_nonneg(t, "t", strictly_positive=True)
+    if np.ndim(t):
+        raise ValueError("t must be a scalar")
+    fx = fw(x)
+    if richardson:
+        def D(u):
+            d1 = (fw(x + t * u) - fx) / t
+            d2 = (fw(x + 0.5 * t * u) - fx) / (0.5 * t)
+            return 2.0 * d2 - d1
+        return D, fw, f"Richardson-extrapolated one-sided differences, t = {t:.3g}"
 
-        if richardson:
-            def D(u):
-                d1 = (fw(x + t * u) - fx) / t
-                d2 = (fw(x + 0.5 * t * u) - fx) / (0.5 * t)
-                return 2.0 * d2 - d1
-            how = f"Richardson-extrapolated one-sided differences, t = {t:.3g}"
-        else:
-            def D(u):
-                return (fw(x + t * u) - fx) / t
-            how = f"one-sided differences, t = {t:.3g}"
+    def D(u):
+        return (fw(x + t * u) - fx) / t
+    return D, fw, f"one-sided differences, t = {t:.3g}"
 
+
+def _search_line(D):
+    """``n = 1``: the unit sphere is ``{-1, +1}``; the larger of ``|f'(x; ±1)|``."""
+    cands = [np.array([1.0]), np.array([-1.0])]
+    vals = [abs(D(u)) for u in cands]
+    k = int(np.argmax(vals))
+    return vals[k], cands[k], "both directions of the line"
+
+
+def _search_circle(D, n_dirs, n_refine):
+    """``n = 2``: ``|f'(x; (cos a, sin a))|`` on ``n_dirs`` equally spaced angles ``a``, then a
+    bounded scalar maximization over ``[a - h, a + h]`` (``h`` the spacing) around the
+    ``n_refine`` best angles."""
+    def on_circle(a):
+        return np.array([np.cos(a), np.sin(a)])
+
+    th = np.linspace(0.0, 2.0 * np.pi, n_dirs, endpoint=False)
+    vals = np.array([abs(D(on_circle(a))) for a in th])
+    k = int(np.argmax(vals))
+    best, best_u = float(vals[k]), on_circle(th[k])
+    h = 2.0 * np.pi / n_dirs
+    for j in np.argsort(vals)[::-1][:n_refine]:
+        res = minimize_scalar(lambda a: -abs(D(on_circle(a))), bounds=(th[j] - h, th[j] + h),
+                              method="bounded", options={"xatol": 1e-10})
+        if -res.fun > best:
+            best, best_u = float(-res.fun), on_circle(res.x)
+    return best, best_u, f"{n_dirs} angles and bounded refinement of the best {n_refine}"
+
+
+def _search_sphere(D, n, n_dirs, n_refine, gen):
+    """``n >= 3``: ``|f'(x; u)|`` at the ``2n`` directions ``±e_i`` and ``n_dirs`` uniform random
+    unit vectors, then Nelder–Mead on the homogeneous extension ``v ↦ |f'(x; v/||v||)|`` from
+    the ``n_refine`` best, from a simplex of edge ``sqrt(2 / n_dirs^{1/(n-1)})`` (a scale
+    of the distance between sampled directions)."""
     def absD(v):
         nv = np.linalg.norm(v)
         if nv == 0.0 or not np.isfinite(nv):
             return 0.0
         return abs(D(v / nv))
 
-    if n == 1:
-        cands = [np.array([1.0]), np.array([-1.0])]
-        vals = [abs(D(u)) for u in cands]
-        k = int(np.argmax(vals))
-        best_u, best = cands[k], vals[k]
-        search = "both directions of the line"
-    elif n == 2:
-        th = np.linspace(0.0, 2.0 * np.pi, n_dirs, endpoint=False)
-        vals = np.array([abs(D(np.array([np.cos(a), np.sin(a)]))) for a in th])
-        k = int(np.argmax(vals))
-        best, best_u = float(vals[k]), np.array([np.cos(th[k]), np.sin(th[k])])
-        h = 2.0 * np.pi / n_dirs
-        for j in np.argsort(vals)[::-1][:n_refine]:
-            res = minimize_scalar(lambda a: -abs(D(np.array([np.cos(a), np.sin(a)]))),
-                                  bounds=(th[j] - h, th[j] + h), method="bounded",
-                                  options={"xatol": 1e-10})
-            if -res.fun > best:
-                best, best_u = float(-res.fun), np.array([np.cos(res.x), np.sin(res.x)])
-        search = f"{n_dirs} angles and bounded refinement of the best {n_refine}"
-    else:
-        R = gen.standard_normal((n_dirs, n))
-        R /= np.linalg.norm(R, axis=1, keepdims=True)
-        cands = np.vstack([np.eye(n), -np.eye(n), R])
-        vals = np.array([abs(D(u)) for u in cands])
-        k = int(np.argmax(vals))
-        best, best_u = float(vals[k]), cands[k].copy()
-        scale = np.sqrt(2.0 / n_dirs ** (1.0 / max(n - 1, 1)))
-        for j in np.argsort(vals)[::-1][:n_refine]:
-            v0 = cands[j]
-            simplex = np.vstack([v0] + [v0 + scale * e for e in np.eye(n)])
-            res = minimize(lambda v: -absD(v), v0, method="Nelder-Mead",
-                           options={"initial_simplex": simplex, "xatol": 1e-10, "fatol": 1e-14,
-                                    "maxiter": 400 * n})
-            v = res.x / np.linalg.norm(res.x)
-            val = abs(D(v))
-            if val > best:
-                best, best_u = float(val), v
-        search = (f"2n coordinate and {n_dirs} random directions, Nelder-Mead refinement of the "
-                  f"best {n_refine}")
-    sign = 1 if D(best_u) > 0 else -1
-    return DirectionalConstantResult(float(best), best_u, sign, counter.ncalls, f"{how}; {search}")
+    R = gen.standard_normal((n_dirs, n))
+    R /= np.linalg.norm(R, axis=1, keepdims=True)
+    cands = np.vstack([np.eye(n), -np.eye(n), R])
+    vals = np.array([abs(D(u)) for u in cands])
+    k = int(np.argmax(vals))
+    best, best_u = float(vals[k]), cands[k].copy()
+    scale = np.sqrt(2.0 / n_dirs ** (1.0 / max(n - 1, 1)))
+    for j in np.argsort(vals)[::-1][:n_refine]:
+        v0 = cands[j]
+        simplex = np.vstack([v0] + [v0 + scale * e for e in np.eye(n)])
+        res = minimize(lambda v: -absD(v), v0, method="Nelder-Mead",
+                       options={"initial_simplex": simplex, "xatol": 1e-10, "fatol": 1e-14,
+                                "maxiter": 400 * n})
+        v = res.x / np.linalg.norm(res.x)
+        val = abs(D(v))
+        if val > best:
+            best, best_u = float(val), v
+    search = (f"2n coordinate and {n_dirs} random directions, Nelder-Mead refinement of the "
+              f"best {n_refine}")
+    return best, best_u, search
 
 
 # ---------------------------------------------------------------------------

@@ -219,21 +219,43 @@ def epsilon_sharpness(f, x, eps, *, grad=None, box="relative", percent=True, rng
         return EpsilonSharpnessResult(0.0, x.copy(), 0.0, fx, w, fw.ncalls, 0, 0, bool(percent),
                                       "eps = 0: the box is the point x")
     lo, hi = x - w, x + w
+    best = _Incumbent(x, fx)
+    starts = _box_starts(fw, gw, x, w, corners, n_starts, gen, best)
+    n_runs = _lbfgsb_box_ascent(fw, gw, starts, lo, hi, max_iter, tol, best)
+    increase = max(best.f - fx, 0.0)
+    value = scale * increase / (1.0 + fx)
+    msg = (f"L-BFGS-B multistart ({n_runs} runs{', all 2^n vertices evaluated' if corners else ''}) "
+           f"over the {box} box; value is a lower bound of the exact maximum")
+    return EpsilonSharpnessResult(float(value), best.y, float(increase), fx, w, fw.ncalls,
+                                  gw.ncalls if gw is not None else 0, n_runs, bool(percent), msg)
 
-    best_y, best_f = x.copy(), fx
 
-    def consider(y, fy):
-        nonlocal best_y, best_f
-        if fy > best_f:
-            best_y, best_f = np.array(y, dtype=float), fy
+class _Incumbent:
+    """The best point of the box seen so far: ``(y, f(y))`` with the largest ``f`` (the first
+    one found on ties)."""
 
+    def __init__(self, y, fy):
+        self.y, self.f = y.copy(), fy
+
+    def consider(self, y, fy):
+        if fy > self.f:
+            self.y, self.f = np.array(y, dtype=float), fy
+
+
+def _box_starts(fw, gw, x, w, corners, n_starts, gen, best):
+    """Starting points of the ascent in the box ``|y_i - x_i| <= w_i``, in this order:
+    ``x``; the vertex ``x + w · sign ∇f(x)`` that a first-order model of ``f`` maximizes (when
+    ``∇f(x) ≠ 0``); the best of the ``2ⁿ`` vertices (when ``corners``; every vertex is
+    evaluated; a convex ``f`` attains its maximum over a box at a vertex, so the result is
+    then exact); then
+    ``n_starts`` uniform points of the box. Every evaluated vertex updates ``best``."""
+    n = x.shape[0]
     starts = [x.copy()]
     if gw is not None:
         g0 = gw(x)
         if np.any(g0 != 0.0):
-            s = np.where(g0 >= 0.0, 1.0, -1.0)
-            c = x + w * s
-            consider(c, fw(c))
+            c = x + w * np.where(g0 >= 0.0, 1.0, -1.0)
+            best.consider(c, fw(c))
             starts.append(c)
     if corners:
         signs = np.array(np.meshgrid(*([[-1.0, 1.0]] * n), indexing="ij")).reshape(n, -1).T
@@ -242,29 +264,28 @@ def epsilon_sharpness(f, x, eps, *, grad=None, box="relative", percent=True, rng
             v = x + w * s
             fv = fw(v)
             vals.append(fv)
-            consider(v, fv)
+            best.consider(v, fv)
         starts.append(x + w * signs[int(np.argmax(vals))])
+    lo, hi = x - w, x + w
     for _ in range(n_starts):
         starts.append(lo + (hi - lo) * gen.random(n))
+    return starts
 
-    def neg(y):
-        return -fw(y)
 
+def _lbfgsb_box_ascent(fw, gw, starts, lo, hi, max_iter, tol, best):
+    """Maximize ``f`` over the box ``[lo, hi]`` by L-BFGS-B on ``-f`` from each start (with
+    ``-∇f`` when ``gw`` is given, else 2-point finite differences); every end point, clipped
+    to the box, updates ``best``. Returns the number of runs."""
     jac = (lambda y: -gw(y)) if gw is not None else "2-point"
     bounds = list(zip(lo, hi))
     n_runs = 0
     for y0 in starts:
-        res = minimize(neg, y0, jac=jac, method="L-BFGS-B", bounds=bounds,
+        res = minimize(lambda y: -fw(y), y0, jac=jac, method="L-BFGS-B", bounds=bounds,
                        options={"maxiter": max_iter, "ftol": tol, "gtol": tol})
         n_runs += 1
         y = np.clip(res.x, lo, hi)
-        consider(y, fw(y) if not np.array_equal(y, res.x) else -float(res.fun))
-    increase = max(best_f - fx, 0.0)
-    value = scale * increase / (1.0 + fx)
-    msg = (f"L-BFGS-B multistart ({n_runs} runs{', all 2^n vertices evaluated' if corners else ''}) "
-           f"over the {box} box; value is a lower bound of the exact maximum")
-    return EpsilonSharpnessResult(float(value), best_y, float(increase), fx, w, fw.ncalls,
-                                  gw.ncalls if gw is not None else 0, n_runs, bool(percent), msg)
+        best.consider(y, fw(y) if not np.array_equal(y, res.x) else -float(res.fun))
+    return n_runs
 
 
 # --------------------------------------------------------------------------
@@ -597,7 +618,6 @@ def sublevel_volume(f, x, level, *, box_halfwidth, n_samples=40_000, rng=None, c
     fx = fw(x) if not vectorized else float(_evaluate_many(fw, x[None, :], True)[0])
     thr = fx + level
     box_vol = float(np.prod(2.0 * h))
-
     if connected:
         if n > 3:
             raise ValueError(f"sublevel_volume(connected=True) is for dimension n <= 3 "
@@ -606,71 +626,102 @@ def sublevel_volume(f, x, level, *, box_halfwidth, n_samples=40_000, rng=None, c
             m = max(3, int(round(n_samples ** (1.0 / n))))
         else:
             m = as_positive_int(grid, "grid")
-        if m % 2 == 0:
-            m += 1
-        axes = [x[i] + h[i] * ((2.0 * np.arange(m) + 1.0) / m - 1.0) for i in range(n)]
-        mid = (m - 1) // 2
-        for i in range(n):
-            axes[i][mid] = x[i]
-        mesh = np.meshgrid(*axes, indexing="ij")
-        Y = np.column_stack([c.ravel() for c in mesh])
-        vals = _evaluate_many(fw, Y, vectorized).reshape((m,) * n)
-        mask = vals <= thr
-        labels, _ = ndimage.label(mask)
-        lab = labels[(mid,) * n]
-        comp = labels == lab
-        cell = box_vol / m ** n
-        count = int(comp.sum())
-        volume = count * cell
-        faces = [np.take(comp, idx, axis=ax) for ax in range(n) for idx in (0, m - 1)]
-        touches = bool(any(fc.any() for fc in faces))
-        inner = ndimage.binary_erosion(comp, border_value=1)
-        n_inner = int(inner.sum())
-        grid_error = float((count - n_inner) * cell)
-        resolved = 2 * n_inner >= count
-        method = "grid"
-        stderr = log_stderr = None
-        msg = f"flood fill of the component of x on a {'x'.join([str(m)] * n)} grid"
+        est = _grid_component_volume(fw, x, h, thr, m + 1 if m % 2 == 0 else m, vectorized)
     else:
-        gen = resolve_rng(rng)
-        Y = x + h * (2.0 * gen.random((n_samples, n)) - 1.0)
-        inside = _evaluate_many(fw, Y, vectorized) <= thr
-        p = float(inside.mean())
-        volume = p * box_vol
-        stderr = box_vol * math.sqrt(p * (1.0 - p) / n_samples)
-        log_stderr = stderr / volume if volume > 0 else None
-        n_face = max(2 * n, min(n_samples // 10, 4000))
-        F = x + h * (2.0 * gen.random((n_face, n)) - 1.0)
-        axis = gen.integers(0, n, size=n_face)
-        side = np.where(gen.random(n_face) < 0.5, -1.0, 1.0)
-        F[np.arange(n_face), axis] = x[axis] + side * h[axis]
-        touches = bool(np.any(_evaluate_many(fw, F, vectorized) <= thr))
-        resolved = int(inside.sum()) >= 100
-        grid_error = None
-        method = "monte-carlo"
-        msg = f"Monte Carlo fraction of {n_samples} uniform points x box volume (all components)"
+        est = _monte_carlo_volume(fw, x, h, thr, n_samples, resolve_rng(rng), vectorized)
+    volume = est["count"] * est["unit"]
     log_volume = math.log(volume) if volume > 0 else -math.inf
+    stderr = est["stderr"]
+    log_stderr = stderr / volume if stderr is not None and volume > 0 else None
+    msg = _flag_sublevel_result(est, volume, h, warn)
+    value = log_volume if log else volume
+    return SublevelVolumeResult(float(value), float(volume), float(log_volume), stderr, log_stderr,
+                                est["grid_error"], est["touches"], est["resolved"], est["method"],
+                                fw.ncalls, float(level), h, msg)
+
+
+def _grid_component_volume(fw, x, h, thr, m, vectorized):
+    """Grid step of :func:`sublevel_volume`: the component of ``{f <= thr}`` that holds ``x``.
+
+    The box ``|y_i - x_i| <= h_i`` is cut into ``mⁿ`` cells (``m`` odd) whose centres form the
+    grid, ``x`` being the centre of the middle cell. The cells with ``f(centre) <= thr`` are
+    labelled by face connectivity (:func:`scipy.ndimage.label`); the component of ``x`` has
+    ``count`` cells of volume ``unit = vol(box) / mⁿ``. It touches the box when it holds a cell
+    of a face; its boundary cells (those not all of whose face neighbours are in it) give the
+    error scale ``grid_error``, and it is resolved when at least half of its cells are interior.
+    """
+    n = x.shape[0]
+    axes = [x[i] + h[i] * ((2.0 * np.arange(m) + 1.0) / m - 1.0) for i in range(n)]
+    mid = (m - 1) // 2
+    for i in range(n):
+        axes[i][mid] = x[i]
+    mesh = np.meshgrid(*axes, indexing="ij")
+    Y = np.column_stack([c.ravel() for c in mesh])
+    mask = _evaluate_many(fw, Y, vectorized).reshape((m,) * n) <= thr
+    labels, _ = ndimage.label(mask)
+    comp = labels == labels[(mid,) * n]
+    unit = float(np.prod(2.0 * h)) / m ** n
+    count = int(comp.sum())
+    faces = [np.take(comp, idx, axis=ax) for ax in range(n) for idx in (0, m - 1)]
+    n_inner = int(ndimage.binary_erosion(comp, border_value=1).sum())
+    return dict(method="grid", count=count, unit=unit, stderr=None,
+                grid_error=float((count - n_inner) * unit),
+                touches=bool(any(fc.any() for fc in faces)), resolved=2 * n_inner >= count,
+                n_inside=count, desc=f"flood fill of the component of x on a "
+                                     f"{'x'.join([str(m)] * n)} grid")
+
+
+def _monte_carlo_volume(fw, x, h, thr, n_samples, gen, vectorized):
+    """Monte Carlo step of :func:`sublevel_volume`: ``vol({f <= thr} ∩ box) ≈ p̂ · vol(box)``.
+
+    ``p̂`` is the fraction of ``N = n_samples`` uniform points of the box in the set, with
+    standard error ``vol(box) sqrt(p̂ (1 - p̂) / N)`` (so ``count = p̂`` and ``unit = vol(box)``).
+    Whether the set reaches the box boundary is checked on ``max(2n, min(N/10, 4000))`` further
+    uniform points of the faces; the estimate is resolved when at least 100 points fell in
+    the set.
+    """
+    n = x.shape[0]
+    box_vol = float(np.prod(2.0 * h))
+    Y = x + h * (2.0 * gen.random((n_samples, n)) - 1.0)
+    inside = _evaluate_many(fw, Y, vectorized) <= thr
+    p = float(inside.mean())
+    n_face = max(2 * n, min(n_samples // 10, 4000))
+    F = x + h * (2.0 * gen.random((n_face, n)) - 1.0)
+    axis = gen.integers(0, n, size=n_face)
+    side = np.where(gen.random(n_face) < 0.5, -1.0, 1.0)
+    F[np.arange(n_face), axis] = x[axis] + side * h[axis]
+    return dict(method="monte-carlo", count=p, unit=box_vol,
+                stderr=box_vol * math.sqrt(p * (1.0 - p) / n_samples), grid_error=None,
+                touches=bool(np.any(_evaluate_many(fw, F, vectorized) <= thr)),
+                resolved=int(inside.sum()) >= 100, n_inside=int(inside.sum()),
+                desc=f"Monte Carlo fraction of {n_samples} uniform points x box volume "
+                     f"(all components)")
+
+
+def _flag_sublevel_result(est, volume, h, warn):
+    """The message of :func:`sublevel_volume`, and its warnings: an under-resolved estimate
+    (:class:`GridResolutionWarning`) and a set reaching the box, whose volume is then only a
+    lower bound (:class:`BoxBoundaryWarning`)."""
+    msg = est["desc"]
     if volume == 0:
         msg += "; no sample/cell in the set: volume below resolution"
-    if not resolved:
-        if method == "grid":
+    if not est["resolved"]:
+        if est["method"] == "grid":
             msg += ("; UNDER-RESOLVED: fewer than half of the component's cells are interior "
                     "(refine grid or shrink the box)")
         else:
-            msg += f"; UNDER-RESOLVED: only {int(inside.sum())} samples in the set (increase n_samples)"
+            msg += (f"; UNDER-RESOLVED: only {est['n_inside']} samples in the set "
+                    f"(increase n_samples)")
         if warn:
             warnings.warn(f"sublevel_volume: {msg.split('; ')[-1]}", GridResolutionWarning,
-                          stacklevel=2)
-    if touches:
+                          stacklevel=3)
+    if est["touches"]:
         msg += "; the set reaches the box boundary: the volume is only a LOWER BOUND"
         if warn:
             warnings.warn(f"sublevel_volume: the sublevel set reaches the boundary of the box "
                           f"(halfwidth {h.tolist()}); the volume {volume:.6g} is only a lower bound",
-                          BoxBoundaryWarning, stacklevel=2)
-    value = log_volume if log else volume
-    return SublevelVolumeResult(float(value), float(volume), float(log_volume), stderr, log_stderr,
-                                grid_error, touches, resolved, method, fw.ncalls, float(level), h,
-                                msg)
+                          BoxBoundaryWarning, stacklevel=3)
+    return msg
 
 
 # --------------------------------------------------------------------------
@@ -831,12 +882,7 @@ def sharpness_table(f, x_points, *, grad=None, hvp=None, hess=None, radius=0.1, 
     (True, True)
     """
     fcheck = check_callable(f, "f")
-    pts = np.asarray(x_points, dtype=float) if not isinstance(x_points, np.ndarray) else x_points
-    if np.ndim(pts) == 1:
-        pts = np.asarray(pts, dtype=float)[None, :]
-    if np.ndim(pts) != 2:
-        raise ValueError(f"x_points must be a (k, n) array of points, got shape {np.shape(pts)}")
-    pts = [as_point(p, f"x_points[{i}]") for i, p in enumerate(pts)]
+    pts = _table_points(x_points)
     n = pts[0].shape[0]
     radius = as_nonneg(radius, "radius")
     eps = as_nonneg(eps, "eps")
@@ -848,71 +894,98 @@ def sharpness_table(f, x_points, *, grad=None, hvp=None, hess=None, radius=0.1, 
         raise TypeError("rng must be None or an int seed in sharpness_table "
                         "(the same seed is used at every point)")
     hvp_fn, hvp_note = _hvp_from(n, grad, hvp, hess)
-    mv_kw = dict(max_variation_kwargs or {})
-    max_variation = _max_variation()
+    mv_kw = dict(grad=grad, hess=hess, n_starts=n_starts, rng=rng)
+    mv_kw.update(max_variation_kwargs or {})
 
     rows = []
     for x in pts:
-        notes = []
-        row = {"x": x, "f": scalar_fn(fcheck, "f")(x)}
-        if hvp_fn is not None:
-            lam = hessian_lambda_max(hvp_fn, x, hess=hess if hvp is None else None, rng=rng)
-            tr = hessian_trace(hvp_fn, x, rng=rng)
-            row["lambda_max"], row["trace"] = float(lam), float(tr)
-            if tr.stderr:
-                notes.append(f"trace is a Hutchinson estimate (stderr {tr.stderr:.3g})")
-            if hvp_note:
-                notes.append(hvp_note)
-        else:
-            row["lambda_max"] = row["trace"] = math.nan
-            notes.append("no hvp/hess/grad: Hessian measures not computed")
-        es = epsilon_sharpness(f, x, eps, grad=grad, box=box, percent=percent, rng=rng,
-                               n_starts=n_starts, corners=corners)
-        row["eps_sharpness"] = es.value
-        if grad is not None:
-            one = sam_sharpness(f, x, rho, grad=grad, gtol=gtol)
-            row["sam_one_step"] = one.value
-            if one.grad_norm == 0.0:
-                notes.append("gradient vanishes: SAM one-step estimate is 0")
-        else:
-            row["sam_one_step"] = math.nan
-            notes.append("no grad: SAM one-step not computed")
-        kw = dict(grad=grad, hess=hess, n_starts=n_starts, rng=rng)
-        kw.update(mv_kw)
-        if rho == 0.0:
-            row["sam_exact"] = 0.0
-        else:
-            up = max_variation(f, x, rho, side="up", **kw)
-            row["sam_exact"] = float(np.asarray(up.value).reshape(-1)[0])
-            if not math.isnan(row["sam_one_step"]):
-                row["sam_exact"] = max(row["sam_exact"], row["sam_one_step"])
-        if radius == 0.0:
-            row["max_variation"] = 0.0
-        else:
-            mv = max_variation(f, x, radius, side="both", **kw)
-            row["max_variation"] = float(np.asarray(mv.value).reshape(-1)[0])
-        if level is not None and n <= 2:
-            sv = sublevel_volume(f, x, level, box_halfwidth=box_halfwidth, n_samples=n_samples,
-                                 rng=rng, connected=True, vectorized=vectorized, warn=False)
-            row["sublevel_volume"] = sv.volume
-            row["sublevel_touches_box"] = sv.touches_boundary
-            row["sublevel_resolved"] = sv.resolved
-            if sv.touches_boundary:
-                notes.append("sublevel component reaches the box: volume is a lower bound")
-            if not sv.resolved:
-                notes.append("sublevel component under-resolved by the grid: volume unreliable "
-                             "(raise n_samples or shrink box_halfwidth)")
-        else:
-            row["sublevel_volume"] = math.nan
-            row["sublevel_touches_box"] = False
-            row["sublevel_resolved"] = False
-            if level is not None:
-                notes.append("sublevel volume only for n <= 2")
+        row, notes = {"x": x, "f": scalar_fn(fcheck, "f")(x)}, []
+        _hessian_columns(row, notes, hvp_fn, hvp_note, x, hess if hvp is None else None, rng)
+        row["eps_sharpness"] = epsilon_sharpness(f, x, eps, grad=grad, box=box, percent=percent,
+                                                 rng=rng, n_starts=n_starts, corners=corners).value
+        _sam_and_variation_columns(row, notes, f, x, grad, rho, radius, gtol, mv_kw)
+        _sublevel_columns(row, notes, f, x, level, box_halfwidth, n_samples, rng, vectorized)
         row["notes"] = notes
         rows.append(row)
     params = dict(radius=radius, eps=eps, rho=rho, level=level, box_halfwidth=box_halfwidth,
                   box=box, percent=percent, n_samples=n_samples, n_starts=n_starts, rng=rng)
     return SharpnessTable(rows, COLUMNS, params)
+
+
+def _table_points(x_points):
+    """The rows of ``x_points`` as finite 1-D points (one point may be given as a 1-D array)."""
+    pts = np.asarray(x_points, dtype=float) if not isinstance(x_points, np.ndarray) else x_points
+    if np.ndim(pts) == 1:
+        pts = np.asarray(pts, dtype=float)[None, :]
+    if np.ndim(pts) != 2:
+        raise ValueError(f"x_points must be a (k, n) array of points, got shape {np.shape(pts)}")
+    return [as_point(p, f"x_points[{i}]") for i, p in enumerate(pts)]
+
+
+def _hessian_columns(row, notes, hvp_fn, hvp_note, x, hess, rng):
+    """``lambda_max`` (Lanczos) and ``trace`` (exact, or a Hutchinson estimate) of ``∇²f(x)``,
+    ``nan`` when no second-order information was given."""
+    if hvp_fn is None:
+        row["lambda_max"] = row["trace"] = math.nan
+        notes.append("no hvp/hess/grad: Hessian measures not computed")
+        return
+    lam = hessian_lambda_max(hvp_fn, x, hess=hess, rng=rng)
+    tr = hessian_trace(hvp_fn, x, rng=rng)
+    row["lambda_max"], row["trace"] = float(lam), float(tr)
+    if tr.stderr:
+        notes.append(f"trace is a Hutchinson estimate (stderr {tr.stderr:.3g})")
+    if hvp_note:
+        notes.append(hvp_note)
+
+
+def _sam_and_variation_columns(row, notes, f, x, grad, rho, radius, gtol, mv_kw):
+    """SAM's one-step estimate ``f(x + ρ ∇f/||∇f||) - f(x)`` (0 at a critical point), the exact
+    SAM sharpness ``max_{||e|| <= ρ} f(x+e) - f(x)`` (``max_variation`` with ``side="up"``; any
+    point evaluated is a lower bound, so the one-step value also bounds it from below) and the
+    maximal variation ``f°(x, radius)``."""
+    max_variation = _max_variation()
+    if grad is not None:
+        one = sam_sharpness(f, x, rho, grad=grad, gtol=gtol)
+        row["sam_one_step"] = one.value
+        if one.grad_norm == 0.0:
+            notes.append("gradient vanishes: SAM one-step estimate is 0")
+    else:
+        row["sam_one_step"] = math.nan
+        notes.append("no grad: SAM one-step not computed")
+    if rho == 0.0:
+        row["sam_exact"] = 0.0
+    else:
+        up = max_variation(f, x, rho, side="up", **mv_kw)
+        row["sam_exact"] = float(np.asarray(up.value).reshape(-1)[0])
+        if not math.isnan(row["sam_one_step"]):
+            row["sam_exact"] = max(row["sam_exact"], row["sam_one_step"])
+    if radius == 0.0:
+        row["max_variation"] = 0.0
+    else:
+        mv = max_variation(f, x, radius, side="both", **mv_kw)
+        row["max_variation"] = float(np.asarray(mv.value).reshape(-1)[0])
+
+
+def _sublevel_columns(row, notes, f, x, level, box_halfwidth, n_samples, rng, vectorized):
+    """Volume of the component of ``{f <= f(x) + level}`` holding ``x`` (grid flood fill, only
+    for ``n <= 2``), whether it reaches the box and whether the grid resolves it."""
+    if level is not None and x.shape[0] <= 2:
+        sv = sublevel_volume(f, x, level, box_halfwidth=box_halfwidth, n_samples=n_samples,
+                             rng=rng, connected=True, vectorized=vectorized, warn=False)
+        row["sublevel_volume"] = sv.volume
+        row["sublevel_touches_box"] = sv.touches_boundary
+        row["sublevel_resolved"] = sv.resolved
+        if sv.touches_boundary:
+            notes.append("sublevel component reaches the box: volume is a lower bound")
+        if not sv.resolved:
+            notes.append("sublevel component under-resolved by the grid: volume unreliable "
+                         "(raise n_samples or shrink box_halfwidth)")
+    else:
+        row["sublevel_volume"] = math.nan
+        row["sublevel_touches_box"] = False
+        row["sublevel_resolved"] = False
+        if level is not None:
+            notes.append("sublevel volume only for n <= 2")
 
 
 def _nonneg_int(k, name):
