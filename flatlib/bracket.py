@@ -155,11 +155,12 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
     use_grad = H is not None
     fd = use_grad and not user_grad
     # |f| <= |f(x)| + upper0 on the ball: the scale of the rounding in the differences
+    slack = 64 * _EPS * (float(np.max(np.abs(x))) * np.sqrt(n) + r)  # rounding of x + u, in u
     fscale = abs(fx) + (float(upper0) if np.isfinite(upper0) else 1.0)
     t = fd_step(H, fscale, float(np.max(np.abs(x))), 1e-6 * r) if fd else 0.0
-    shift = t  # cells are evaluated in B(x, r - t): the stencil p + t e_i stays in B(x, r)
+    # cells are evaluated in B(x, r - t): the stencil p + t e_i stays in B(x, r) (up to rounding)
+    shift = t + slack if fd else 0.0
     r_eval = r - shift
-    slack = 64 * _EPS * (float(np.max(np.abs(x))) * np.sqrt(n) + r)
     spent0 = F.ncalls + Gr.ncalls
     best = {s: (float(v), np.array(u, dtype=float)) for s, (v, u) in incumbent.items()}
     sides = tuple(sides)
@@ -171,10 +172,14 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
     def spent():
         return F.ncalls + Gr.ncalls - spent0
 
-    def evaluate(C):
+    def points(C):
+        """Evaluation points: the centres projected on B(0, r_eval), made feasible in floats."""
         nv = np.sqrt(np.einsum("ij,ij->i", C, C))
         P = C * np.minimum(1.0, r_eval / np.maximum(nv, 1e-300))[:, None]
-        P = _feasible_rows(x, P, r_eval)
+        return _feasible_rows(x, P, r_eval)
+
+    def evaluate(C):
+        P = points(C)
         Y = x + P
         FP = F(Y)
         if fd:
@@ -210,11 +215,15 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
             out = np.maximum(out, b)
         return out
 
-    # the root: the cube [-r, r]^n around x
-    C = np.zeros((1, n))
-    W = np.full((1, n), float(r))
-    P, FP, GP, E = evaluate(C)
-    B = bounds(C, W, P, FP, GP, E)
+    # Cells are stored in growable arrays: centre C, trisection level K per axis (half-width
+    # r 3^-K), value FP at the point, gradient GP and its error E, bound B. Dropped cells
+    # (B <= value) are compacted away only when they are the majority.
+    pow3 = 3.0 ** -np.arange(_MAX_LEVEL + 1)
+    store = _Cells(n, use_grad)
+    C0 = np.zeros((1, n))
+    P0, FP0, GP0, E0 = evaluate(C0)
+    store.append(C=C0, K=np.zeros((1, n), dtype=np.int16), FP=FP0, GP=GP0, E=E0,
+                 B=bounds(C0, np.full((1, n), float(r)), P0, FP0, GP0, E0))
     cost = 1 + (n if fd else (1 if use_grad else 0))  # evaluations per new cell
     rounds = 0
     status = "budget"
@@ -222,11 +231,11 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
     while True:
         value = value_now()
         tolv = max(rtol * value, atol)
-        keep = B > value
-        if not keep.all():
-            C, W, P, FP, B = C[keep], W[keep], P[keep], FP[keep], B[keep]
-            if use_grad:
-                GP, E = GP[keep], E[keep]
+        B = store.get("B")
+        alive = B > value
+        if 2 * int(alive.sum()) < store.m:
+            store.compact(alive)
+            B = store.get("B")
         upper = min(float(upper0), max(value, float(B.max()) if B.size else value))
         if upper - value <= tolv:
             status = "converged"
@@ -234,40 +243,88 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
         room = max_evals - spent()
         if room < 2 * cost:
             break
-        cand = np.flatnonzero(B > value + tolv)
+        cand = np.flatnonzero((B > value + tolv) & (store.get("K").min(axis=1) < _MAX_LEVEL))
+        if cand.size == 0:  # only cells at the resolution limit are left
+            break
         cand = cand[np.argsort(-B[cand], kind="stable")]
         m = min(cand.size, max(1, room // (2 * cost)), 4096)
         I = cand[:m]
         rounds += 1
         # trisect the selected cells along their longest edge; the middle third keeps the point
-        j = np.argmax(W[I], axis=1)
+        C, K = store.get("C"), store.get("K")
+        j = np.argmin(K[I], axis=1)  # longest edge = lowest level
         ar = np.arange(m)
-        w3 = W[I, j] / 3.0
-        W[I, j] = w3
+        K[I, j] += 1
+        WI = r * pow3[K[I]]
+        w3 = WI[ar, j]
         Cl, Cr = C[I].copy(), C[I].copy()
         Cl[ar, j] -= 2.0 * w3
         Cr[ar, j] += 2.0 * w3
+        CI = C[I]
+        GI = None if not use_grad else store.get("GP")[I]
+        EI = None if not use_grad else store.get("E")[I]
+        store.get("B")[I] = bounds(CI, WI, points(CI), store.get("FP")[I], GI, EI)
         Cn = np.vstack([Cl, Cr])
-        Wn = np.vstack([W[I], W[I]])
-        inside = np.sqrt(np.einsum("ij,ij->i", *(2 * [np.maximum(np.abs(Cn) - Wn, 0.0)]))) <= r * (1 + 1e-12)
-        Cn, Wn = Cn[inside], Wn[inside]
-        B[I] = bounds(C[I], W[I], P[I], FP[I], None if GP is None else GP[I], None if E is None else E[I])
+        Kn = np.vstack([K[I], K[I]])
+        Wn = np.vstack([WI, WI])
+        gap = np.maximum(np.abs(Cn) - Wn, 0.0)
+        inside = np.einsum("ij,ij->i", gap, gap) <= (r * (1 + 1e-12)) ** 2  # boxes meeting the ball
+        Cn, Kn, Wn = Cn[inside], Kn[inside], Wn[inside]
         if Cn.shape[0]:
             Pn, FPn, GPn, En = evaluate(Cn)
             Bn = bounds(Cn, Wn, Pn, FPn, GPn, En)
-            C, W, P, FP, B = (np.vstack([C, Cn]), np.vstack([W, Wn]), np.vstack([P, Pn]),
-                              np.concatenate([FP, FPn]), np.concatenate([B, Bn]))
-            if use_grad:
-                GP, E = np.vstack([GP, GPn]), np.concatenate([E, En])
-            if polish and max_evals - spent() > 0:
+            store.append(C=Cn, K=Kn, FP=FPn, GP=GPn, E=En, B=Bn)
+            if polish and max_evals - spent() >= 100 * (2 * n + 2):  # room for two short ascents
                 # local ascent from the best new point and from the cell of highest bound
                 phi = np.max(sgn[:, None] * (FPn - fx)[None, :], axis=0)
+                B = store.get("B")
                 jn, jb = int(np.argmax(phi)), int(np.argmax(B))
-                starts = [(Pn[jn], FPn[jn]), (P[jb], FP[jb])]
-                _polish(F, Gr, x, fx, r, sides, starts, best, polished, tol, max_iter)
+                Pb = points(store.get("C")[jb:jb + 1])[0]
+                starts = [(Pn[jn], FPn[jn]), (Pb, store.get("FP")[jb])]
+                # an iteration costs at most ~ 2 (2n + 2) evaluations for the two starts
+                it_cap = min(max_iter, max(1, (max_evals - spent()) // (4 * (2 * n + 2))))
+                _polish(F, Gr, x, fx, r, sides, starts, best, polished, tol, it_cap)
     value = value_now()
+    B = store.get("B")
     upper = max(value, min(float(upper0), max(value, float(B.max()) if B.size else value)))
-    return BracketOutcome(best, float(upper), status, int(spent()), rounds, int(B.size))
+    return BracketOutcome(best, float(upper), status, int(spent()), rounds, int(np.sum(B > value)))
+
+
+_MAX_LEVEL = 60  # 3^-60 ~ 2e-29: far below the resolution of any centre; never split past it
+
+
+class _Cells:
+    """Growable column store of the cells (amortized O(1) append, compaction on demand)."""
+
+    def __init__(self, n, grad):
+        self.n, self.m, self.cap = n, 0, 0
+        self.spec = {"C": (n, float), "K": (n, np.int16), "FP": (None, float), "B": (None, float)}
+        if grad:
+            self.spec.update(GP=(n, float), E=(None, float))
+        self.a = {}
+
+    def get(self, name):
+        return self.a[name][:self.m]
+
+    def append(self, **cols):
+        k = len(cols["FP"])
+        if self.m + k > self.cap:
+            cap = max(2 * self.cap, self.m + k, 64)
+            for name, (w, dt) in self.spec.items():
+                new = np.empty((cap, w) if w else cap, dtype=dt)
+                if self.m:
+                    new[:self.m] = self.a[name][:self.m]
+                self.a[name] = new
+            self.cap = cap
+        for name in self.spec:
+            self.a[name][self.m:self.m + k] = cols[name]
+        self.m += k
+
+    def compact(self, keep):
+        kk = int(keep.sum())
+        for name in self.spec:
+            self.a[name][:kk] = self.a[name][:self.m][keep]
+        self.m = kk
 
 
 def _polish(F, Gr, x, fx, r, sides, starts, best, polished, tol, max_iter):

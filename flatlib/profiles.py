@@ -162,7 +162,7 @@ def _directions(x, n, gx, H, rng, n_starts):
 
 def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bound=None,
                   side="both", n_starts=8, starts=None, rng=None, tol=1e-10, max_iter=500,
-                  vectorized=False, rtol=1e-3, atol=0.0, max_evals=100_000):
+                  vectorized=False, rtol=1e-3, atol=0.0, max_evals=200_000):
     r"""Maximal variation :math:`f^\circ(x, r) = \sup_{\|y-x\|\le r} |f(y) - f(x)|`.
 
     A local search (spectral projected gradient from several starts) gives a value attained
