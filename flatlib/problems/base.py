@@ -10,7 +10,9 @@ Attributes and methods
 n : int
     Dimension of the parameter vector.
 f(x) -> float
+    The value of ``f`` at ``x``.
 grad(x) -> ndarray (n,)
+    The gradient ``∇f(x)``.
 hvp(x, v) -> ndarray (n,)
     Hessian-vector product ``∇²f(x) v``.
 hess(x) -> ndarray (n, n)
