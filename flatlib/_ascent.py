@@ -33,20 +33,20 @@ class BatchFunction:
         self.ncalls += k
         if self.vectorized:
             v = self.f(Y)
-            try:
-                v = np.asarray(v, dtype=float)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(f"{self.name} must return a float array of shape ({k},)") from exc
-            if v.shape != (k,):
-                if v.size == k:
-                    v = v.reshape(k)
-                else:
-                    raise TypeError(f"{self.name} (vectorized) must return shape ({k},), got {v.shape}")
+            if type(v) is not np.ndarray or v.dtype != np.float64 or v.shape != (k,):
+                try:
+                    v = np.asarray(v, dtype=float)
+                except (TypeError, ValueError) as exc:
+                    raise TypeError(f"{self.name} must return a float array of shape ({k},)") from exc
+                if v.shape != (k,):
+                    if v.size == k:
+                        v = v.reshape(k)
+                    else:
+                        raise TypeError(f"{self.name} (vectorized) must return shape ({k},), got {v.shape}")
         else:
             v = np.array([real_scalar(self.f(y), self.name) for y in Y])
-        bad = ~np.isfinite(v)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
+        if np.count_nonzero(np.isfinite(v)) != k:
+            i = int(np.flatnonzero(~np.isfinite(v))[0])
             raise ValueError(f"{self.name} returned {v[i]} at the point {_short(Y[i])}")
         return v
 
@@ -63,14 +63,15 @@ class BatchGradient:
         self.ncalls = 0
 
     def _check(self, g, k):
-        g = np.asarray(g, dtype=float)
-        if g.shape != (k, self.n):
-            if g.size == k * self.n:
-                g = g.reshape(k, self.n)
-            else:
-                raise ValueError(f"{self.name} must return an array of shape ({self.n},) per point, "
-                                 f"got {np.shape(g)}")
-        if not np.all(np.isfinite(g)):
+        if type(g) is not np.ndarray or g.dtype != np.float64 or g.shape != (k, self.n):
+            g = np.asarray(g, dtype=float)
+            if g.shape != (k, self.n):
+                if g.size == k * self.n:
+                    g = g.reshape(k, self.n)
+                else:
+                    raise ValueError(f"{self.name} must return an array of shape ({self.n},) per point, "
+                                     f"got {np.shape(g)}")
+        if np.count_nonzero(np.isfinite(g)) != g.size:
             raise ValueError(f"{self.name} returned non-finite values")
         return g
 
@@ -94,8 +95,15 @@ class BatchGradient:
         return (v[:, :n] - v[:, n:]) / (2.0 * h)
 
 
+if hasattr(np, "vecdot"):  # numpy >= 2: a ufunc, several times faster than einsum on small batches
+    _rowdot = np.vecdot
+else:  # pragma: no cover
+    def _rowdot(A, B):
+        return np.einsum("ij,ij->i", A, B)
+
+
 def _rownorm(U):
-    return np.sqrt(np.einsum("ij,ij->i", U, U))
+    return np.sqrt(_rowdot(U, U))
 
 
 def project_rows(U, r):
@@ -123,17 +131,35 @@ def make_feasible(x, u, r):
 
 def spg_ball_max_signed(F, G, fx, sign, U0, r, x, tol=1e-10, max_iter=500, memory=8):
     """Row ``j`` maximizes ``sign[j] * (F(x + u) - fx)`` over ``||u|| <= r`` from ``U0[j]``."""
-    def phi(U, idx):
-        return sign[idx] * (F(x + U) - fx)
+    neg = -np.asarray(sign, dtype=float)
+    cache = [None, None, None]  # rows last seen, neg[rows], neg[rows][:, None]
 
-    def dphi(U, idx):
-        return sign[idx, None] * G(x + U)
+    def w(rows):
+        if cache[0] is not rows:  # rows change only when a start stops
+            cache[0], cache[1] = rows, neg[rows]
+            cache[2] = cache[1][:, None]
+        return cache
 
-    return spg_ball_max(phi, dphi, U0, r, x, tol, max_iter, memory)
+    def fun(U, rows):
+        return w(rows)[1] * (F(x + U) - fx)
+
+    def grad(U, rows):
+        return w(rows)[2] * G(x + U)
+
+    U, Fv, total = _spg_min(fun, grad, U0, r, tol, max_iter, memory)
+    return U, -Fv, total
 
 
-def _rowdot(A, B):
-    return np.einsum("ij,ij->i", A, B)
+def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
+    """Maximize ``phi`` over ``||u|| <= r`` from every row of ``U0`` (batched SPG).
+
+    ``phi(U, rows) -> (k,)``, ``dphi(U, rows) -> (k, n)``, where ``rows`` are the indices
+    of the starts the batch ``U`` belongs to. Returns ``(U, values, iterations)``.
+    See :func:`_spg_min` for the method.
+    """
+    U, Fv, total = _spg_min(lambda U, rows: -phi(U, rows), lambda U, rows: -dphi(U, rows),
+                            U0, r, tol, max_iter, memory)
+    return U, -Fv, total
 
 
 def _tangent(G, U, r):
@@ -143,9 +169,8 @@ def _tangent(G, U, r):
     nrm2 = _rowdot(U, U)
     radial = _rowdot(G, U)
     on = (nrm2 >= (r * (1 - 1e-10)) ** 2) & (radial < 0)
-    if on.any():
-        c = np.zeros_like(radial)
-        np.divide(radial, nrm2, out=c, where=on)
+    if np.count_nonzero(on):
+        c = np.divide(radial, nrm2, out=np.zeros_like(radial), where=on)
         T = G - c[:, None] * U
     else:
         T = G
@@ -157,39 +182,40 @@ def _to_sphere(V, r):
     return V * (r / nv)[:, None]
 
 
-def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
-    """Maximize ``phi`` over ``||u|| <= r`` from every row of ``U0`` (batched SPG).
+def _spg_min(fun, grad, U0, r, tol=1e-10, max_iter=500, memory=8):
+    """Minimize ``fun`` over ``||u|| <= r`` from every row of ``U0`` (batched SPG).
 
-    ``phi(U, rows) -> (k,)``, ``dphi(U, rows) -> (k, n)``, where ``rows`` are the indices
+    ``fun(U, rows) -> (k,)``, ``grad(U, rows) -> (k, n)``, where ``rows`` are the indices
     of the starts the batch ``U`` belongs to. Returns ``(U, values, iterations)``.
 
-    Interior rows take projected Barzilai–Borwein steps. Rows on the sphere whose
-    ascent direction points outward (active constraint) move along the sphere
-    instead: a Riemannian gradient step ``u -> r (u - a g_T)/||u - a g_T||`` with the
-    Barzilai–Borwein step computed from tangent gradients. (Projecting the plain step
-    on the ball would cap the effective step at ``r²/|g.u|``, a power iteration, slow
-    when the top of the spectrum is clustered.)
+    Interior rows take projected Barzilai–Borwein steps with a nonmonotone Armijo search
+    (Birgin, Martínez & Raydan). Rows on the sphere whose descent direction points outward
+    (active constraint) move along the sphere instead: a Riemannian gradient step
+    ``u -> r (u - a g_T)/||u - a g_T||`` with the Barzilai–Borwein step computed from tangent
+    gradients. (Projecting the plain step on the ball would cap the effective step at
+    ``r²/|g.u|``, a power iteration, slow when the top of the spectrum is clustered.)
     Stops a start when its step is below ``sqrt(tol) r`` (the value error is then second
     order, ~ tol r² curvature) or when its value stalls.
 
     Implementation: the state arrays hold only the starts still running (compacted when
     a start stops, which happens a few times per call), so an iteration is a fixed, short
     sequence of whole-array operations and two calls of the function (trial values, then
-    gradients at the accepted points); the numpy overhead per iteration, not the
-    arithmetic, dominates for small batches.
+    gradients at the accepted points): for small batches the numpy overhead per operation,
+    not the arithmetic, is the cost.
     """
     U = project_rows(np.array(U0, dtype=float), r)
     k = U.shape[0]
     rows = np.arange(k)
     out_U = U.copy()
-    F = -phi(U, rows)
-    G = -dphi(U, rows)
+    F = fun(U, rows)
+    G = grad(U, rows)
     out_F = F.copy()
     T, ON, TT = _tangent(G, U, r)  # tangent gradient, active-constraint flag, |T|² per row
     gn = _rownorm(G)
     alpha = r / np.maximum(gn, 1e-150)
     hist = np.repeat(F[:, None], memory, axis=1)
     stop_step = np.sqrt(tol) * r
+    stop2 = stop_step * stop_step
     total = 0
 
     def keep_only(keep):
@@ -202,7 +228,7 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
         alpha, hist, rows = alpha[keep], hist[keep], rows[keep]
 
     live = gn > 0
-    if not live.all():
+    if np.count_nonzero(live) != k:
         keep_only(live)
     # Rows of T equal those of G off the active constraint, and alpha <= 1e3 r / |T| always,
     # so the direction is T and the step alpha for every row.
@@ -215,20 +241,22 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
         sc = r / np.maximum(np.sqrt(_rowdot(V, V)), 1e-300)
         Ut = V * np.where(ON, sc, np.minimum(sc, 1.0))[:, None]
         D = Ut - U
-        dn = np.sqrt(_rowdot(D, D))
+        dd = _rowdot(D, D)
+        dn = np.sqrt(dd)
         gd = np.where(ON, -alpha * TT, _rowdot(G, D))
         keep = (dn > stop_step) & (gd < 0)
-        if not keep.all():
+        nk = np.count_nonzero(keep)
+        if nk != rows.size:
             keep_only(keep)
-            if rows.size == 0:
+            if nk == 0:
                 break
-            Ut, D, dn, gd = Ut[keep], D[keep], dn[keep], gd[keep]
-        total += rows.size
-        fref = hist.max(axis=1)
-        Ft = -phi(Ut, rows)
+            Ut, D, dd, dn, gd = Ut[keep], D[keep], dd[keep], dn[keep], gd[keep]
+        total += nk
+        fref = np.maximum.reduce(hist, axis=1)
+        Ft = fun(Ut, rows)
         ok = Ft <= fref + 1e-4 * gd
-        if ok.all():
-            Un, Fn = Ut, Ft
+        if np.count_nonzero(ok) == nk:
+            Un, Fn, S, ss = Ut, Ft, D, dd
         else:
             Un = np.where(ok[:, None], Ut, U)
             Fn = np.where(ok, Ft, F)
@@ -249,7 +277,7 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
                 Ub = np.where(on_b[:, None],
                               _to_sphere(U[bad] - (lam * alpha[bad])[:, None] * T[bad], r),
                               project_rows(U[bad] + lam[:, None] * D[bad], r))
-                Fb = -phi(Ub, rows[bad])
+                Fb = fun(Ub, rows[bad])
                 okb = Fb <= fref[bad] + 1e-4 * lam * gd[bad]
                 Un[bad[okb]], Fn[bad[okb]] = Ub[okb], Fb[okb]
                 ok[bad[okb]] = True
@@ -261,26 +289,28 @@ def spg_ball_max(phi, dphi, U0, r, x, tol=1e-10, max_iter=500, memory=8):
                 if rows.size == 0:
                     break
                 Un, Fn = Un[ok], Fn[ok]
-        Gn = -dphi(Un, rows)
+            S = Un - U
+            ss = _rowdot(S, S)
+        Gn = grad(Un, rows)
         Tn, ONn, TTn = _tangent(Gn, Un, r)
-        S = Un - U
         sy = _rowdot(S, Tn - T)
-        ss = _rowdot(S, S)
         tn = np.sqrt(TTn)
-        gnn = np.maximum(tn, 1e-300)
-        pos = sy > 0
-        bb = np.where(pos, ss / np.where(pos, sy, 1.0), r / gnn)
-        # a step longer than ~r is useless in a ball of radius r: cap it (avoids overflow)
-        alpha = np.clip(bb, 1e-14 * r / gnn, 1e3 * r / gnn)
-        small = (np.abs(Fn - F) <= tol * np.maximum(np.abs(Fn), 1e-300)) & (ss <= stop_step ** 2)
+        rg = r / np.maximum(tn, 1e-300)
+        # Barzilai-Borwein step ss/sy (r/|g_T| when the curvature sy is not positive), capped:
+        # a step longer than ~r is useless in a ball of radius r (and would overflow)
+        bb = np.divide(ss, sy, out=rg.copy(), where=sy > 0)
+        alpha = np.minimum(np.maximum(bb, 1e-14 * rg), 1e3 * rg)
         # the next step would be at most alpha |direction| long (projection and retraction only
         # shorten it): if that is below the stopping step, the start has converged here
-        small |= alpha * tn <= stop_step
+        small = alpha * tn <= stop_step
+        tiny = ss <= stop2
+        if np.count_nonzero(tiny):  # the value stalls after a tiny step
+            small |= tiny & (np.abs(Fn - F) <= tol * np.maximum(np.abs(Fn), 1e-300))
         U, F, G, T, ON, TT = Un, Fn, Gn, Tn, ONn, TTn
         hist[:, it % memory] = Fn  # circular buffer of the last `memory` values
-        if small.any():
+        if np.count_nonzero(small):
             keep_only(~small)
     if rows.size:
         out_U[rows] = U
         out_F[rows] = F
-    return out_U, -out_F, total
+    return out_U, out_F, total
