@@ -98,3 +98,156 @@ def test_every_notebook_has_one_parameters_cell():
         assert len(tagged) == 1, path.name
         assert not any(o.get("output_type") == "error" for c in nb.cells if c.cell_type == "code"
                        for o in c.get("outputs", [])), path.name
+
+
+# --- mistakes on the command line are refused before any kernel starts (exit code 2) -----------
+
+PARAMS_NB = [("seed = 0\nscale = 1.0\nfast = False\nlabel = 'a'\nradii = (0.1, 1.0)\nthird = 1.0 / 3.0",
+              ["parameters"]),
+             ("print(seed)", None)]
+ACCEPTED = "accepted: seed, scale, fast, label, radii, third"
+
+
+@pytest.fixture
+def no_kernel(tmp_path, monkeypatch):
+    """In-process ``reproduce.main`` on a temporary notebooks dir; records what would have run
+    and fails the test if papermill (hence a kernel) is reached."""
+    from flatlib import reproduce
+    import papermill
+
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    monkeypatch.setenv("FLATLIB_NOTEBOOKS_DIR", str(nbdir))
+    monkeypatch.setenv("FLATLIB_FIGURES_DIR", str(tmp_path / "figs"))
+    runs = []
+
+    def fake_run_one(nb_path, out_path, params, *rest):
+        runs.append((nb_path.stem, params))
+        return nb_path.stem, 0.0, None
+
+    def no_papermill(*a, **k):
+        raise AssertionError("papermill was called: a kernel would have started")
+
+    monkeypatch.setattr(reproduce, "run_one", fake_run_one)
+    monkeypatch.setattr(papermill, "execute_notebook", no_papermill)
+
+    def run(*args):
+        return reproduce.main([*args, "--output-dir", str(tmp_path / "out")])
+
+    return nbdir, run, runs
+
+
+@pytest.mark.parametrize("param, words", [
+    ("sed=3", ["-p sed", "no parameter 'sed'"]),                       # a typo for seed
+    ("seed=abc", ["-p seed=abc", "not a Python literal", "expected int"]),
+    ("seed=[1,2", ["-p seed=[1,2", "not a Python literal"]),
+    ("=3", ["-p =3", "empty parameter name"]),
+    ("3x=1", ["not an identifier"]),
+    ("fast=1", ["-p fast=1", "expected bool", "got int"]),             # 1 is not a bool
+    ("seed=True", ["-p seed=True", "expected int", "got bool"]),       # a bool is not an int
+    ("seed=2.5", ["expected int", "got float"]),
+    ("scale='x'", ["expected float", "got str"]),
+    ("scale=1j", ["expected float", "got complex"]),
+    ("radii=3", ["expected tuple or list", "got int"]),
+])
+def test_bad_parameter_is_refused_before_any_kernel(no_kernel, capsys, param, words):
+    nbdir, run, runs = no_kernel
+    _write_nb(nbdir / "a_params.ipynb", PARAMS_NB)
+    assert run("a_params", "-p", param) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    for w in words + ["notebook a_params", ACCEPTED]:
+        assert w in err, (w, err)
+    assert runs == []
+
+
+def test_missing_equals_sign_is_refused(no_kernel, capsys):
+    nbdir, run, runs = no_kernel
+    _write_nb(nbdir / "a_params.ipynb", PARAMS_NB)
+    assert run("-p", "seed") == 2
+    assert "NAME=VALUE" in capsys.readouterr().err and runs == []
+
+
+def test_good_parameters_are_converted_to_the_defaults_types(no_kernel):
+    nbdir, run, runs = no_kernel
+    _write_nb(nbdir / "a_params.ipynb", PARAMS_NB)
+    assert run("a_params", "-p", "seed=3", "-p", "scale=2", "-p", "fast=True", "-p", "label=hello",
+               "-p", "radii=[0.5, 2]", "-p", "third=0.25") == 0
+    (name, params), = runs
+    assert name == "a_params"
+    assert params == {"seed": 3, "scale": 2.0, "fast": True, "label": "hello", "radii": (0.5, 2), "third": 0.25}
+    assert type(params["scale"]) is float and type(params["radii"]) is tuple and type(params["seed"]) is int
+
+
+def test_parameter_missing_from_one_selected_notebook_is_refused(no_kernel, capsys):
+    nbdir, run, runs = no_kernel
+    _write_nb(nbdir / "a_params.ipynb", PARAMS_NB)
+    _write_nb(nbdir / "b_other.ipynb", [("seed = 0", ["parameters"])])
+    assert run("-p", "scale=2.0") == 2
+    err = capsys.readouterr().err
+    assert "notebook b_other has no parameter 'scale'" in err and "accepted: seed" in err
+    assert runs == []
+    assert run("-p", "seed=1") == 0 and [r[0] for r in runs] == ["a_params", "b_other"]
+
+
+def test_notebook_without_parameters_cell_refuses_parameters(no_kernel, capsys):
+    nbdir, run, runs = no_kernel
+    _write_nb(nbdir / "c_none.ipynb", [("x = 1", None)])
+    assert run("-p", "x=2") == 2
+    assert "no cell tagged 'parameters'" in capsys.readouterr().err and runs == []
+
+
+def test_ambiguous_prefix_is_refused_with_the_matches(no_kernel, capsys):
+    nbdir, run, runs = no_kernel
+    for name in ("01_one", "02_two", "10_ten"):
+        _write_nb(nbdir / f"{name}.ipynb", PARAMS_NB)
+    assert run("0") == 2
+    err = capsys.readouterr().err
+    assert "'0' matches 2 notebooks: 01_one, 02_two" in err and "10_ten" not in err
+    assert runs == []
+    assert run("01") == 0 and [r[0] for r in runs] == ["01_one"]
+    assert run("notebooks/02_two.ipynb") == 0 and runs[-1][0] == "02_two"
+
+
+def test_unknown_name_lists_the_notebooks(no_kernel, capsys):
+    nbdir, run, runs = no_kernel
+    _write_nb(nbdir / "01_one.ipynb", PARAMS_NB)
+    assert run("zzz") == 2
+    assert "no notebook matches 'zzz' (have: 01_one)" in capsys.readouterr().err and runs == []
+
+
+def test_help_documents_every_option(capsys):
+    from flatlib import reproduce
+
+    with pytest.raises(SystemExit) as exc:
+        reproduce.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for action in reproduce._parser()._actions:
+        assert action.help, action.option_strings or action.dest
+        for opt in action.option_strings:
+            assert opt in out, opt
+    assert "examples:" in out and "-p seed=3" in out and "exit codes" in out
+    from flatlib.__main__ import main as cli
+
+    assert cli(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(cmd in out for cmd in ("reproduce", "build", "lab"))
+
+
+def test_lab_command_adds_allow_root_only_for_root():
+    from flatlib.reproduce import lab_command
+
+    as_root = lab_command(["--no-browser"], uid=0, python="py")
+    assert as_root[:4] == ["py", "-m", "jupyterlab", "--allow-root"] and as_root[-1] == "--no-browser"
+    assert f"--ServerApp.root_dir={ROOT / 'notebooks'}" in as_root
+    assert "--allow-root" not in lab_command(uid=1000, python="py")
+    assert lab_command(["--allow-root"], uid=0, python="py").count("--allow-root") == 1
+    custom = lab_command(["--ServerApp.root_dir=/x"], uid=1000, python="py")
+    assert [a for a in custom if "root_dir" in a] == ["--ServerApp.root_dir=/x"]
+
+
+def test_make_lab_goes_through_the_lab_command():
+    make = (ROOT / "Makefile").read_text()
+    recipe = make.split("\nlab:", 1)[1].split("\n\n", 1)[0]
+    assert "-m flatlib lab" in recipe
