@@ -50,6 +50,8 @@ def as_nonneg(r, name="radius", allow_inf=False, strictly_positive=False):
     """Return ``r`` as a float (scalar input) or a 1-D float array; all entries
     must be finite (unless ``allow_inf``) and >= 0 (> 0 if ``strictly_positive``).
     Booleans and strings (even numeric ones like ``"0.1"``) are refused with a ``TypeError``."""
+    if type(r) is float and r >= 0 and (r > 0 or not strictly_positive) and (allow_inf or r != np.inf):
+        return r  # fast path (a plain float in range; NaN fails r >= 0): same result as below
     if isinstance(r, (bool, np.bool_)):
         raise TypeError(f"{name} must be a real number or 1-D array, got bool")
     if _contains_string(r):
