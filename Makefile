@@ -7,14 +7,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: reproduce test lab bench clean venv
+.PHONY: reproduce test lab bench book clean venv
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[notebooks,test]'
+	$(PY) -m pip install --quiet -e '.[notebooks,test,docs]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -22,7 +22,8 @@ reproduce: $(STAMP)
 	$(PY) -m flatlib reproduce --jobs $(JOBS)
 
 test: $(STAMP)
-	$(PY) -m pytest tests flatlib --doctest-modules
+	$(MAKE) --no-print-directory book  # warnings are errors: a broken reference fails
+	$(PY) -m pytest tests flatlib --doctest-modules  # includes tests/test_book.py (headless Chromium)
 	if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 	  $(PY) -m pytest --nbval --nbval-current-env notebooks --ignore=notebooks/src; fi
 
@@ -33,6 +34,12 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_max_variation.py
 	$(PY) benchmarks/bench_matrix_factorization.py
 	$(PY) benchmarks/bench_symmetry_algebra.py
+
+# The book: README, the executed notebooks (committed outputs, not re-run) and the API
+# reference, as a static site in build/book/ (open build/book/index.html).
+book: $(STAMP)
+	$(PY) -m sphinx -E -W --keep-going -q -b html -d build/book-doctrees docs build/book
+	@echo "book: build/book/index.html"
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -23,7 +23,8 @@ def _conda_deps():
     deps = {}
     text = (ROOT / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
-        m = re.match(r"^\s{2}- ([A-Za-z0-9_.\-]+.*)$", line)
+        # conda packages, and packages only on PyPI (the pip: list, 6 spaces)
+        m = re.match(r"^(?:\s{2}|\s{6})- ([A-Za-z0-9_.\-]+.*)$", line)
         if m and not m.group(1).startswith(("pip:", "-e")):
             deps[_name(m.group(1))] = m.group(1).strip()
     deps.pop("python", None)
