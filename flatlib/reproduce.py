@@ -98,10 +98,17 @@ def kernel_metadata(kernel_name=KERNEL_NAME):
 
 
 def canonical_notebook(nb, kernel=None):
-    """Normalize ``nb`` in place to the committed form: the installed kernel's metadata, the
-    source filters of ``notebooks/jupytext.toml``, and no per-run metadata (papermill's timings and parameters, execution timestamps, empty tag lists
-    that papermill adds and that would otherwise reach the source as ``tags=[]``)."""
+    """Normalize ``nb`` in place to the committed form.
+
+    The installed kernel's ``kernelspec`` (``kernel``: a ``kernel_metadata()`` pair); the
+    notebook's own ``language_info`` when it has one (papermill writes the executing kernel's
+    report, which belongs with the outputs), else the kernel's; the source filters of
+    ``notebooks/jupytext.toml``; and no per-run metadata (papermill's timings and parameters,
+    execution timestamps, and the empty tag lists papermill adds, which would otherwise reach
+    the source as ``tags=[]``).
+    """
     kernelspec, language_info = kernel or kernel_metadata()
+    language_info = nb.metadata.get("language_info") or language_info
     nb.metadata.pop("papermill", None)
     # jupytext's contents manager (JupyterLab) writes the pairing filters of jupytext.toml
     # into the notebook on save: commit them, or opening and saving would add them
@@ -382,6 +389,19 @@ exit codes: 0 all notebooks ran, 1 a notebook failed (cell and kernel log named)
 """
 
 
+def _sources_named(names, sources):
+    """The sources that ``names`` designate; a name with no source is left to ``find_notebooks``."""
+    out = []
+    for name in names:
+        try:
+            src = _resolve(name, sources, "notebook source")
+        except UsageError:
+            continue
+        if src not in out:
+            out.append(src)
+    return out
+
+
 def _parser():
     ap = argparse.ArgumentParser(
         prog="python -m flatlib reproduce", epilog=REPRODUCE_EPILOG,
@@ -422,12 +442,12 @@ def main(argv=None):
         ap.error("--inplace refreshes the committed notebooks with their default parameters; drop -p")
     try:
         pairs = split_params(args.param)
+        if args.inplace:  # first bring each notebook in line with its source (or create it)
+            sources = sorted(p for p in sources_dir().glob("*.py") if not p.name.startswith("."))
+            for src in sources if not args.names else _sources_named(args.names, sources):
+                build_notebook(src.stem)
         notebooks = find_notebooks(args.names)
         per_notebook = check_params(pairs, notebooks)
-        if args.inplace:
-            for nb in notebooks:
-                if (sources_dir() / f"{nb.stem}.py").exists():
-                    build_notebook(nb.stem)
     except UsageError as exc:
         print(f"{ap.prog}: error: {exc}", file=sys.stderr)
         return 2

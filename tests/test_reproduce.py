@@ -251,3 +251,39 @@ def test_make_lab_goes_through_the_lab_command():
     make = (ROOT / "Makefile").read_text()
     recipe = make.split("\nlab:", 1)[1].split("\n\n", 1)[0]
     assert "-m flatlib lab" in recipe
+
+
+def test_inplace_writes_the_notebook_as_jupyterlab_saves_it(workdir):
+    """``reproduce --inplace`` builds the notebook from its source and writes it executed, with
+    the installed kernelspec, the kernel's language_info, no papermill or timing metadata, no
+    empty tag lists, and in the Jupyter server's JSON layout (sorted keys, indent 1, final
+    newline), so that JupyterLab's open-and-save leaves it unchanged."""
+    import json
+    import platform
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    tmp, nbdir, env = workdir
+    (nbdir / "src").mkdir()
+    (nbdir / "src" / "t_inplace.py").write_text(
+        '# %% [markdown]\n# # Title\n\n# %% tags=["parameters"]\nseed = 4\n\n# %%\nprint(seed + 1)\n')
+    p = _run(["--inplace", "t_inplace", "--output-dir", str(tmp / "out")], env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    path = nbdir / "t_inplace.ipynb"
+    raw = path.read_text()
+    data = json.loads(raw)
+    assert raw == json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    assert data["metadata"]["kernelspec"] == {"display_name": spec.display_name, "language": spec.language,
+                                              "name": "python3"}
+    assert data["metadata"]["language_info"]["version"] == platform.python_version()
+    assert data["metadata"]["jupytext"] == {"cell_metadata_filter": "tags,-all", "notebook_metadata_filter": "-all"}
+    assert set(data["metadata"]) == {"jupytext", "kernelspec", "language_info"}
+    assert [c["cell_type"] for c in data["cells"]] == ["markdown", "code", "code"]
+    assert [c["metadata"] for c in data["cells"]] == [{}, {"tags": ["parameters"]}, {}]
+    assert data["cells"][2]["outputs"][0]["text"] == ["5\n"]
+    assert "papermill" not in raw and '"execution"' not in raw
+    p = subprocess.run([sys.executable, "-m", "flatlib", "build", "t_inplace", "--no-execute"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "wrote" not in p.stdout, "a build after the run changes nothing"
+    assert path.read_text() == raw
