@@ -132,10 +132,10 @@ def test_scan_resolves_aliases_imports_and_reexports(tmp_path):
                    "from flatlib import problems\n",
                    "v = fl.max_variation(f, x, 0.1).value\nres = gf(f, x0)\n"
                    "p = problems.ScalarFactorization()\nq = fl.Quadratic(np.eye(2))\n")
-    assert flatlib_book.notebook_uses(nb) == [
+    assert flatlib_book.notebook_uses(nb) == [   # in the order of first use
+        "flatlib.profiles.max_variation",       # re-export resolved to where it is defined
         "flatlib.flows.gradient_flow",          # used under its alias gf
         "flatlib.problems.scalar.ScalarFactorization",   # through the subpackage
-        "flatlib.profiles.max_variation",       # re-export resolved to where it is defined
         "flatlib.quadratic.Quadratic",
     ]  # gradient_descent is imported but never called; markdown cells are not code
 
@@ -167,10 +167,11 @@ def test_notebook_page_has_its_outputs_and_links_to_the_functions_it_calls(book,
     uses = flatlib_book.notebook_uses(nb)
     assert uses, f"{nb.stem}: the scan found no flatlib call"
     hrefs = _box_links(page)
-    assert len(hrefs) == len(uses), f"{nb.stem}: box links {hrefs} for {uses}"
-    for name, href in zip(uses, hrefs):
-        target = _target(page, href)
-        assert target is not None and target.exists(), f"{nb.stem}: {name} -> {href}"
+    linked = {href.rsplit("#", 1)[-1]: _target(page, href) for href in hrefs}
+    assert sorted(linked) == sorted(uses) and len(hrefs) == len(uses), \
+        f"{nb.stem}: box links {hrefs} for {uses}"
+    for name, target in linked.items():
+        assert target is not None and target.exists(), f"{nb.stem}: {name} -> {target}"
         # the API page links back to this notebook
         back = [_target(target, h) for h in _used_in_links(target)]
         assert page.resolve() in back, f"{target.name} does not link back to {nb.stem}"

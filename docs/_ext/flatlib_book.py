@@ -93,7 +93,8 @@ def _dotted(node):
 
 
 def notebook_uses(notebook):
-    """Canonical names of the flatlib functions and classes a notebook's code refers to."""
+    """Canonical names of the flatlib functions and classes a notebook's code refers to,
+    in the order of their first use (cell by cell, line by line)."""
     aliases = {}       # local name -> dotted flatlib path it was imported as
     trees = []
     for src in _code_of(notebook):
@@ -114,21 +115,21 @@ def notebook_uses(notebook):
                 if node.module == PACKAGE or node.module.startswith(PACKAGE + "."):
                     for a in node.names:
                         aliases[a.asname or a.name] = f"{node.module}.{a.name}"
-    used = set()
+    used = {}
     for tree in trees:
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Attribute, ast.Name)):
-                dotted = _dotted(node)
-                if dotted is None:
-                    continue
-                head, _, rest = dotted.partition(".")
-                if head not in aliases:
-                    continue
-                path = aliases[head] + ("." + rest if rest else "")
-                name = canonical_name(_resolve(path))
-                if name:
-                    used.add(name)
-    return sorted(used)
+        nodes_ = [n for n in ast.walk(tree) if isinstance(n, (ast.Attribute, ast.Name))]
+        for node in sorted(nodes_, key=lambda n: (n.lineno, n.col_offset)):
+            dotted = _dotted(node)
+            if dotted is None:
+                continue
+            head, _, rest = dotted.partition(".")
+            if head not in aliases:
+                continue
+            path = aliases[head] + ("." + rest if rest else "")
+            name = canonical_name(_resolve(path))
+            if name:
+                used.setdefault(name, len(used))
+    return sorted(used, key=used.get)
 
 
 # --------------------------------------------------------------------------- generated sources
@@ -210,6 +211,7 @@ def write_sources(app, config=None):
             shutil.copyfile(src, dst)
     # API reference
     api = DOCS / "api"
+    shutil.rmtree(api / "generated", ignore_errors=True)   # autosummary rewrites its stubs
     modules = public_modules()
     index = ["API reference", "=============", "",
              "Every public function and class of flatlib, documented where it is defined: its",
@@ -258,12 +260,20 @@ def add_functions_used(app, doctree):
         return
     box = nodes.admonition(classes=["flatlib-functions-used", "seealso"])
     box += nodes.title("", "flatlib functions used in this notebook")
-    para = nodes.paragraph()
-    for i, name in enumerate(names):
-        if i:
-            para += nodes.Text(", ")
-        para += _xref(name)
-    box += para
+    by_module = {}          # modules in the order of first use, names likewise
+    for name in names:
+        by_module.setdefault(name.rsplit(".", 1)[0], []).append(name)
+    items = nodes.bullet_list()
+    for module, members in by_module.items():
+        para = nodes.paragraph()
+        para += nodes.literal(module, module)
+        para += nodes.Text(": ")
+        for i, name in enumerate(members):
+            if i:
+                para += nodes.Text(", ")
+            para += _xref(name)
+        items += nodes.list_item("", para)
+    box += items
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is None:
         doctree.insert(0, box)
