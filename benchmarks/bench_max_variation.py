@@ -197,6 +197,16 @@ def main(quick=False):
         base_errs.append(berr)
         print(f"{name:<26}{t_ours:9.4f}{t_sc:10.4f}{t_base:10.4f}{t_base / t_ours:10.1f}{t_base / t_sc:9.1f}"
               f"{err:10.1e}{berr:10.1e}", flush=True)
+    # the same ratios as a table: one row per case family, one column per dimension n
+    table = {}
+    for (name, *_), ratio in zip(cases, ratios):
+        fam, n = name.rsplit("_n", 1)
+        table.setdefault(fam, {})[int(n)] = ratio
+    ns = sorted({n for row in table.values() for n in row})
+    print("speedup (vec) per case and n:")
+    print(f"{'case':<22}" + "".join(f"{'n=' + str(n):>9}" for n in ns))
+    for fam, row in table.items():
+        print(f"{fam:<22}" + "".join(f"{row[n]:9.1f}" if n in row else f"{'-':>9}" for n in ns))
     print(f"cases={len(cases)} vec_ratio_range=[{min(ratios):.1f}, {max(ratios):.1f}] "
           f"scipy_max_rel_err={max(base_errs):.1e}")
     print(f"speedup_vs_scipy_scalar_f={np.median(ratios_scalar):.1f}")
