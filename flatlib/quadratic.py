@@ -16,111 +16,200 @@ bisection on the exact profile to machine precision.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
 import numpy as np
 
 from ._validate import as_nonneg, as_point
 
-__all__ = ["Quadratic", "trust_region_max"]
+__all__ = ["Quadratic", "QuadraticVariationResult", "TrustRegionResult", "trust_region_max"]
+
+
+_EPS = np.finfo(float).eps
+_EXACT_RTOL = 1e-12   # a value counts as exact when the certified gap is below this, relative
+
+
+@dataclass(frozen=True)
+class TrustRegionResult:
+    r"""Result of :func:`trust_region_max` with ``full_output=True``.
+
+    Attributes
+    ----------
+    value : float
+        :math:`g^\top u + \tfrac12 u^\top Q u` at ``u`` (attained).
+    u : ndarray
+        The maximizer found, with ``||u|| <= r`` up to rounding (relative ``1e-15``).
+    upper : float
+        A certified upper bound on the maximum: the Lagrangian dual
+        :math:`D(\mu) = \tfrac12 \sum_i c_i^2/(\mu - \lambda_i) + \tfrac12 \mu r^2` at the final
+        multiplier (weak duality holds for every :math:`\mu \ge \max(\lambda_{\max}, 0)`),
+        raised by its own rounding error. It is exact for the eigendecomposition computed
+        (``numpy.linalg.eigh``, backward error about ``n eps ||Q||``), not for ``Q`` itself.
+    mu : float
+        The multiplier :math:`\mu \ge \max(\lambda_{\max}, 0)` at which ``upper`` is evaluated.
+    exact : bool
+        ``upper - value <= 1e-12 * upper``: the value is certified to 12 digits.
+    hard_case : bool
+        The maximizer was completed along the top eigenspace (:math:`\mu` numerically equal to
+        :math:`\lambda_{\max}`, the "hard case" of the trust-region subproblem).
+    """
+
+    value: float
+    u: np.ndarray
+    upper: float
+    mu: float
+    exact: bool
+    hard_case: bool
+
+
+def _ratio(ct, den, nz):
+    """ct / den, with 0 where ct == 0 (even where den == 0) and inf where only den == 0."""
+    if np.all(den > 0):
+        return ct / den
+    w = np.zeros_like(ct)
+    ok = nz & (den != 0)
+    np.divide(ct, den, out=w, where=ok)
+    w[nz & ~ok] = np.inf
+    return w
+
+
+def _trs_solve(lam, ct, r):
+    r"""``max_{||u|| <= r} ct.u + 1/2 sum lam_i u_i^2`` in the eigenbasis.
+
+    ``lam`` ascending eigenvalues, ``ct`` the linear term in the eigenbasis.
+    Returns ``(value, u, upper, mu, hard_case)``: ``value`` attained at ``u`` (``||u|| <= r``
+    up to rounding), ``upper`` the dual bound ``D(mu)`` (see :class:`TrustRegionResult`).
+
+    The multiplier is parametrized as ``mu = lam_max + s`` and ``mu - lam_i`` computed as
+    ``s + (lam_max - lam_i)``, so that ``s`` keeps full relative precision however close
+    ``mu`` is to the top eigenvalue (a root ``s ~ 1e-30`` is resolved); ``s`` solves the
+    secular equation ``||ct / (s + d)|| = r`` by Newton's method on ``1/||.|| - 1/r``, which is
+    concave, started at a lower bound of the root (monotone convergence, Moré–Sorensen),
+    safeguarded by bisection. When ``||ct_rest / d_rest|| <= r`` with ``ct_top = 0`` (the hard
+    case), or ``s`` is near the pole, the point ``u_rest = ct_rest / d_rest`` completed to the
+    sphere along the top eigenspace is a candidate too; the better feasible point is returned.
+    """
+    n = lam.size
+    lmax = float(lam[-1])
+    mu0 = max(lmax, 0.0)
+    if r == 0.0:
+        return 0.0, np.zeros(n), 0.0, mu0, False
+    d = lmax - lam                      # >= 0, exactly 0 on the top eigenvalue
+    s0 = mu0 - lmax                     # s = mu - lmax >= s0
+    nz = ct != 0.0
+    c2 = ct * ct
+    cn = float(np.sqrt(np.sum(c2)))
+    r2 = r * r
+
+    def value_of(u):
+        return float(ct @ u + 0.5 * np.sum(lam * u * u))
+
+    def dual(s):                        # D(lmax + s), raised by its rounding error
+        den = d + s
+        terms = np.divide(c2, den, out=np.zeros(n), where=nz)
+        mu = lmax + s if s != s0 else mu0
+        return 0.5 * (float(np.sum(terms)) + mu * r2) * (1.0 + 2.0 * (n + 4) * _EPS)
+
+    w0 = _ratio(ct, d + s0, nz)
+    phi0 = float(np.linalg.norm(w0))
+    if phi0 <= r:
+        # mu = mu0 is optimal: interior maximizer (mu = 0), or the hard case (mu = lmax > 0,
+        # ct = 0 on the top eigenspace): complete to the sphere along a top eigenvector.
+        u = w0
+        hard = False
+        if lmax > 0.0:
+            u = w0.copy()
+            u[n - 1] = np.sqrt(max(r2 - phi0 * phi0, 0.0))   # d[n-1] = 0 and ct[n-1] = 0 here
+            hard = True
+        val = value_of(u)
+        return val, u, max(dual(s0), val), mu0, hard
+
+    # Boundary maximizer, mu > mu0: root of ||ct / (s + d)|| = r on (a, b).
+    # phi(s) <= |ct|/s gives b; phi(s) >= |ct_i|/(s + d_i) gives a.
+    a = max(s0, float(np.max(np.abs(ct) / r - d)))
+    b = max(cn / r, a)
+    s = a
+    w, phi = (w0, phi0) if s == s0 else (None, None)
+    for _ in range(100):
+        if w is None:
+            w = _ratio(ct, d + s, nz)
+            phi = float(np.linalg.norm(w))
+        if phi >= r:
+            a = s
+        else:
+            b = s
+        if phi == r:
+            break
+        # Newton on psi = 1/phi - 1/r: psi' = sum(w^2 / (s + d)) / phi^3
+        s3 = float(np.sum(np.divide(w * w, d + s, out=np.zeros(n), where=nz)))
+        new = s + phi * phi * (phi - r) / (r * s3) if s3 > 0 and np.isfinite(phi) else np.nan
+        if not (a <= new <= b):
+            new = np.sqrt(a * b) if a > 0 and b > 4 * a else 0.5 * (a + b)
+        if abs(new - s) <= 2 * _EPS * s or b - a <= 2 * _EPS * b:
+            break
+        s, w = new, None
+    if w is None:
+        w = _ratio(ct, d + s, nz)
+        phi = float(np.linalg.norm(w))
+    hard = False
+    if np.isfinite(phi) and phi > 0:
+        u = w * (r / phi)               # second-order accurate in the error of s
+        val, upper = value_of(u), dual(s)
+    else:
+        u, val, upper = np.zeros(n), 0.0, np.inf
+    # Near the pole (or if the root was not certified): the hard-case candidate.
+    scale = max(float(np.max(np.abs(lam))), cn / r)
+    if lmax >= 0.0 and (s <= np.sqrt(_EPS) * scale or upper - val > _EXACT_RTOL * upper):
+        top = d <= 4 * _EPS * scale
+        rest = ~top
+        ur = ct[rest] / d[rest]
+        rest2 = float(ur @ ur)
+        if rest2 <= r2:
+            t = np.sqrt(r2 - rest2)
+            ctn = float(np.linalg.norm(ct[top]))
+            h = np.zeros(n)
+            h[rest] = ur
+            if ctn > 0:
+                h[top] = ct[top] * (t / ctn)
+                upper = min(upper, dual(max(ctn / t, 0.0))) if t > 0 else upper
+            else:
+                h[n - 1] = t
+            hv = value_of(h)
+            if hv > val and np.linalg.norm(h) <= r * (1 + 4 * _EPS):
+                u, val, hard = h, hv, True
+    return val, u, max(upper, val), lmax + s, hard
 
 
 def _trs_max(lam, ct, r):
-    """max_{||u|| <= r} ct.u + 1/2 sum lam_i u_i^2 in the eigenbasis.
-
-    ``lam`` ascending eigenvalues, ``ct`` the linear term in the eigenbasis.
-    Returns (value, u) with ||u|| <= r.
-    """
-    n = lam.size
-    if r == 0.0:
-        return 0.0, np.zeros(n)
-    lmax = lam[-1]
-    cn = np.linalg.norm(ct)
-    scale = max(np.max(np.abs(lam)), 1e-300)
-    # Interior maximum: concave (lmax < 0) and the stationary point -Q^{-1}c inside.
-    if lmax < 0:
-        u = -ct / lam
-        if np.linalg.norm(u) <= r:
-            return float(ct @ u + 0.5 * np.sum(lam * u * u)), u
-    # Boundary: u(mu) = ct / (mu - lam), mu >= max(lmax, 0), ||u(mu)|| = r.
-    top = np.abs(lam - lmax) <= 1e-13 * scale
-    mu0 = max(lmax, 0.0)
-    # Hard case (or numerically so): the linear term (almost) misses the top eigenspace,
-    # relative to the size of the problem, or the pole is within one ulp of mu0.
-    ct_top = np.linalg.norm(ct[top])
-    near_pole = mu0 + cn / r <= mu0
-    if lmax >= 0 and (ct_top <= 1e-14 * (cn + scale * r) or near_pole):
-        rest = ~top
-        u = np.zeros(n)
-        u[rest] = ct[rest] / (lmax - lam[rest])
-        nr = np.linalg.norm(u)
-        if nr <= r:
-            k = np.flatnonzero(top)[0]
-            u[k] = np.copysign(np.sqrt(max(r * r - nr * nr, 0.0)), ct[k] if ct[k] != 0 else 1.0)
-            return float(ct @ u + 0.5 * np.sum(lam * u * u)), u
-
-    def norm_u(mu):
-        return np.linalg.norm(ct / (mu - lam))
-
-    hi = mu0 + cn / r + 1e-300
-    # lo: just right of the pole where ||u|| >= r
-    lo = mu0
-    width = hi - lo
-    d = width
-    for _ in range(200):
-        d *= 0.5
-        if norm_u(lo + d) >= r:
-            lo = lo + d
-            break
-    else:  # numerically the hard case
-        lo = mu0
-    # Newton on 1/||u|| - 1/r from the right is monotone (Moré–Sorensen); safeguard by bisection.
-    mu = hi
-    a, b = lo, hi
-    for _ in range(200):
-        w = ct / (mu - lam)
-        nw = np.linalg.norm(w)
-        if nw == 0:
-            break
-        phi = 1.0 / nw - 1.0 / r
-        if phi > 0:
-            b = mu
-        else:
-            a = mu
-        # d/dmu ||w|| = -sum ct^2/(mu-lam)^3 / ||w||
-        dn = -np.sum(w * w / (mu - lam)) / nw
-        dphi = -dn / (nw * nw)
-        step = phi / dphi if dphi != 0 else np.inf
-        new = mu - step
-        if not (a < new < b) or not np.isfinite(new):
-            new = 0.5 * (a + b)
-        if abs(new - mu) <= 4e-16 * max(abs(mu), 1e-300):
-            mu = new
-            break
-        mu = new
-    u = ct / (mu - lam)
-    nu = np.linalg.norm(u)
-    if nu > r:
-        u *= r / nu
-    elif nu < r and mu <= mu0 * (1 + 1e-12) + 1e-300 and lmax >= 0:
-        # completion along the top eigenvector (near-hard case)
-        k = np.flatnonzero(top)[0]
-        u[k] += np.copysign(np.sqrt(max(r * r - nu * nu, 0.0)), ct[k] if ct[k] != 0 else 1.0)
-    val = float(ct @ u + 0.5 * np.sum(lam * u * u))
+    """``(value, u)`` of :func:`_trs_solve` (kept for callers of the old private name)."""
+    val, u, _, _, _ = _trs_solve(lam, ct, r)
     return val, u
 
 
-def trust_region_max(Q, g, r):
+def trust_region_max(Q, g, r, *, full_output=False):
     r"""Exact solution of :math:`\max_{\|u\|\le r} g^\top u + \tfrac12 u^\top Q u`.
+
+    With :math:`Q = V \operatorname{diag}(\lambda) V^\top` and :math:`c = V^\top g`, the maximizer
+    is :math:`u = V (\mu I - \operatorname{diag}\lambda)^{+} c` (+ a component in the top
+    eigenspace in the hard case) with :math:`\mu \ge \max(\lambda_{\max}, 0)` and
+    :math:`\mu (r - \|u\|) = 0`; every such :math:`\mu` gives the upper bound
+    :math:`D(\mu) = \tfrac12 \sum_i c_i^2/(\mu - \lambda_i) + \tfrac12 \mu r^2`, and the minimum
+    of :math:`D` is the maximum (no duality gap), which certifies the returned value.
 
     Parameters
     ----------
     Q : (n, n) symmetric array
     g : (n,) array
     r : float >= 0
+    full_output : bool, default False
+        Return a :class:`TrustRegionResult` (value, point, certified upper bound, multiplier,
+        ``exact`` flag) instead of ``(value, u)``.
 
     Returns
     -------
     value : float
-    u : ndarray, a maximizer with ``||u|| <= r``
+    u : ndarray, a maximizer with ``||u|| <= r`` (up to rounding, relative ``1e-15``)
 
     Examples
     --------
@@ -128,6 +217,13 @@ def trust_region_max(Q, g, r):
     >>> v, u = trust_region_max(np.diag([2.0, -1.0]), np.zeros(2), 0.5)
     >>> round(v, 12), np.round(np.abs(u), 12).tolist()
     (0.25, [0.5, 0.0])
+
+    The hard case: ``g`` orthogonal to the top eigenvector, :math:`\mu = 3`,
+    :math:`u_2 = 1/(3-1)`, :math:`u_1 = \sqrt{1 - 1/4}`, value :math:`1/2 + \tfrac12 (3 \cdot 3/4 + 1/4) = 7/4`:
+
+    >>> res = trust_region_max(np.diag([3.0, 1.0]), np.array([0.0, 1.0]), 1.0, full_output=True)
+    >>> round(res.value, 12), res.exact, res.hard_case, res.upper - res.value < 1e-12
+    (1.75, True, True, True)
     """
     Q = np.asarray(Q, dtype=float)
     g = as_point(g, "g")
@@ -136,9 +232,31 @@ def trust_region_max(Q, g, r):
     if not np.all(np.isfinite(Q)):
         raise ValueError("Q must be finite")
     r = as_nonneg(r, "r")
+    if np.ndim(r):
+        raise ValueError("r must be a scalar")
     lam, V = np.linalg.eigh(0.5 * (Q + Q.T))
-    val, ut = _trs_max(lam, V.T @ g, float(r))
-    return val, V @ ut
+    val, ut, upper, mu, hard = _trs_solve(lam, V.T @ g, float(r))
+    u = V @ ut
+    if not full_output:
+        return val, u
+    return TrustRegionResult(float(val), u, float(upper), float(mu), bool(upper - val <= _EXACT_RTOL * upper),
+                             bool(hard))
+
+
+class QuadraticVariationResult(NamedTuple):
+    """Result of :meth:`Quadratic.max_variation_with_bound`: ``(value, argmax, upper, ...)``.
+
+    ``value`` is attained at ``argmax``; ``upper`` is a certified upper bound (the larger of the
+    two sides' dual bounds, see :class:`TrustRegionResult`); ``up``/``down`` the two sides
+    (``nan`` if not computed); ``exact`` is ``upper - value <= 1e-12 upper``.
+    """
+
+    value: float
+    argmax: np.ndarray
+    upper: float
+    up: float
+    down: float
+    exact: bool
 
 
 class Quadratic:
@@ -201,30 +319,75 @@ class Quadratic:
     def eigenvalues(self):
         return self._lam.copy()
 
+    def _side(self, gt, r, sign):
+        """One side in the original basis: ``(value, u, upper, hard_case)``; ``sign=+1`` is
+        ``max q(x+u) - q(x)``, ``-1`` is ``max q(x) - q(x+u)`` (the problem for ``-Q, -g``,
+        whose ascending eigenvalues are ``-lam`` reversed)."""
+        if sign > 0:
+            val, ut, upper, _, hard = _trs_solve(self._lam, gt, r)
+        else:
+            val, ut, upper, _, hard = _trs_solve(-self._lam[::-1], -gt[::-1], r)
+            ut = ut[::-1]
+        return val, self._V @ ut, upper, hard
+
     def _sides(self, x, r):
+        """``((up, u_up), (down, u_down))`` at ``x`` (steps from ``x``), unclipped."""
         gt = self._V.T @ self.grad(x)
-        up, uu = _trs_max(self._lam, gt, r)
-        dn, ud = _trs_max(-self._lam[::-1], -gt[::-1], r)
-        ud = ud[::-1]
-        return (up, self._V @ uu), (dn, self._V @ ud)
+        up, uu, _, _ = self._side(gt, r, +1)
+        dn, ud, _, _ = self._side(gt, r, -1)
+        return (up, uu), (dn, ud)
 
-    def max_variation(self, x, r, side="both"):
-        """Exact ``(value, argmax)`` of the maximal variation at ``x`` with radius ``r``.
+    def max_variation_with_bound(self, x, r, side="both"):
+        r"""Exact maximal variation with its certificate: ``(value, argmax, upper, up, down, exact)``.
 
-        ``side="up"`` gives ``sup q(y) - q(x)``, ``"down"`` gives ``sup q(x) - q(y)``.
+        ``value`` as in :meth:`max_variation` (attained at ``argmax``); ``upper`` a certified
+        upper bound (the Lagrangian dual of each trust-region subproblem at its final multiplier,
+        see :func:`trust_region_max`); ``exact`` is ``upper - value <= 1e-12 upper``.
+
+        Returns
+        -------
+        QuadraticVariationResult
+            A named tuple ``(value, argmax, upper, up, down, exact)``; ``up``/``down`` are the two
+            sides clipped at 0 (``nan`` for a side not computed).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> q = Quadratic(np.diag([3.0, 1.0]), [0.0, 1.0])    # hard case at x = 0, r = 1
+        >>> res = q.max_variation_with_bound([0.0, 0.0], 1.0)
+        >>> round(res.value, 12), res.exact, bool(res.upper - res.value <= 1e-12)
+        (1.75, True, True)
         """
         x = as_point(x, "x", n=self.n)
         r = as_nonneg(r, "radius")
         if np.ndim(r):
             raise ValueError("radius must be a scalar here; use flatlib.max_variation for profiles")
-        (up, uu), (dn, ud) = self._sides(x, float(r))
-        if side == "up":
-            return max(up, 0.0), x + uu
-        if side == "down":
-            return max(dn, 0.0), x + ud
-        if side != "both":
+        if side not in ("both", "up", "down"):
             raise ValueError(f"side must be 'both', 'up' or 'down', got {side!r}")
-        return (max(up, 0.0), x + uu) if up >= dn else (max(dn, 0.0), x + ud)
+        gt = self._V.T @ self.grad(x)
+        up = dn = (np.nan, None, np.nan, False)
+        if side in ("both", "up"):
+            up = self._side(gt, float(r), +1)
+        if side in ("both", "down"):
+            dn = self._side(gt, float(r), -1)
+        if side == "up" or (side == "both" and up[0] >= dn[0]):
+            val, u = up[0], up[1]
+        else:
+            val, u = dn[0], dn[1]
+        val = max(val, 0.0)
+        upper = max(np.nanmax([up[2], dn[2]]), val)
+        return QuadraticVariationResult(val, x + u, float(upper), max(up[0], 0.0) if up[1] is not None else np.nan,
+                                        max(dn[0], 0.0) if dn[1] is not None else np.nan,
+                                        bool(upper - val <= _EXACT_RTOL * upper))
+
+    def max_variation(self, x, r, side="both"):
+        """Exact ``(value, argmax)`` of the maximal variation at ``x`` with radius ``r``.
+
+        ``side="up"`` gives ``sup q(y) - q(x)``, ``"down"`` gives ``sup q(x) - q(y)``.
+        :meth:`max_variation_with_bound` adds a certified upper bound.
+        """
+        res = self.max_variation_with_bound(x, r, side=side)
+        return res.value, res.argmax
 
     def level_distance(self, x, d, side="both"):
         r"""Exact ``(distance, nearest)``: :math:`\inf\{r: q^\circ(x,r)\ge d\}` by bisection
