@@ -174,7 +174,7 @@ def _write(path, text):
 
 def _module_page(modname):
     own, reexported = _members(modname)
-    title = f"``{modname}``"
+    title = modname
     mod = importlib.import_module(modname)
     if hasattr(mod, "__path__"):
         # package docstrings are plain-text overviews (aligned tables): shown as written
