@@ -9,10 +9,11 @@ whose supremum is :math:`f^\circ(x, r)` for :math:`S = \{\pm1\}` and one side of
 **Cells.** Boxes :math:`Q = c + [-w, w]` (``w`` a vector of half-widths) covering the ball
 :math:`B = B(0, r)`; a box with :math:`\operatorname{dist}(0, Q) > r` is discarded. Each box is
 evaluated at :math:`p = P(c)`, the projection of its centre on the ball (on the ball of radius
-:math:`r - t` when finite differences of step ``t`` are used, so that their stencil stays in
-:math:`B`). Projection on a convex set is nonexpansive and fixes the points of the set, so for
-every :math:`y \in Q \cap B`, :math:`\|y - p\| = \|P(y) - P(c)\| \le \|y - c\| \le \|w\|`
-(plus :math:`t` for the shrunken ball); call this radius :math:`\rho`.
+:math:`r' = \sqrt{r^2 - t^2}` when finite differences of step ``t`` are used, so that their
+stencil stays in :math:`B`). Projection on a convex set is nonexpansive and fixes the points of
+the set, so for every :math:`y \in Q \cap B`,
+:math:`\|y - p\| \le \|y - P'(y)\| + \|P'(y) - P'(c)\| \le (r - r') + \|y - c\| \le (r - r') + \|w\|`;
+call this radius :math:`\rho` (a few ulps are added for the rounding of ``x + u``).
 
 **Bounds on a cell**, for side ``s`` (the sup of :math:`s(f(y)-f(x))` over :math:`Q\cap B`):
 
@@ -25,15 +26,18 @@ every :math:`y \in Q \cap B`, :math:`\|y - p\| = \|P(y) - P(c)\| \le \|y - c\| \
   where ``g`` is normal to it) and :math:`\|g\|\rho`.
 
 Both are used when both constants are given. **Finite differences** (``hess_bound`` without
-``grad``): forward differences with step ``t`` along :math:`e_i`. Taylor's formula along the
-segment :math:`[p, p + te_i] \subset B`, with :math:`|e_i^\top \nabla^2 f\, e_i| \le H`, gives
-:math:`f(p + t e_i) = f(p) + t\,\partial_i f(p) + R`, :math:`|R| \le \tfrac12 H t^2`, so
-:math:`\big|\tfrac{f(p+te_i) - f(p)}{t} - \partial_i f(p)\big| \le \tfrac12 H t` and
-:math:`\|\text{error}\| \le \tfrac12 H t\sqrt n`, with the step actually taken in floating
-point in place of ``t``, plus the rounding of ``f`` (taken as :math:`\eta |f|`,
-:math:`\eta = 64\varepsilon`) divided by the step. Central differences are more accurate for
-smooth ``f`` but, with only a bound on the Hessian, their proven error bound is the same
-:math:`\tfrac12 H t` per component, for twice the evaluations.
+``grad``): one-sided differences with step ``t`` along :math:`\sigma_i e_i`,
+:math:`\sigma_i = -\operatorname{sign}(p_i)` (towards the centre: then
+:math:`\|p + t\sigma_i e_i\|^2 = \|p\|^2 - 2t|p_i| + t^2 \le r'^2 + t^2 = r^2`, the stencil stays in
+:math:`B`). Taylor's formula along the segment :math:`[p, p + t\sigma_i e_i] \subset B`, with
+:math:`|e_i^\top \nabla^2 f\, e_i| \le H`, gives
+:math:`f(p + t\sigma_i e_i) = f(p) + t\sigma_i\,\partial_i f(p) + R`, :math:`|R| \le \tfrac12 H t^2`, so
+:math:`\big|\tfrac{f(p+t\sigma_i e_i) - f(p)}{t\sigma_i} - \partial_i f(p)\big| \le \tfrac12 H t`
+and :math:`\|\text{error}\| \le \tfrac12 H t\sqrt n`, with the step actually taken in floating
+point in place of ``t``, plus the rounding of the two values divided by the step. Central
+differences are more accurate for smooth ``f`` but, with only a bound on the Hessian, their
+proven error bound is the same :math:`\tfrac12 H t` per component, for twice the evaluations.
+The step :math:`t = \sqrt{4\eta s/H}` balances the two error terms.
 
 **The search.** The upper end of the bracket is the largest cell bound (never more than the
 bound of the whole ball, :math:`Lr` or :math:`(\|\nabla f(x)\| + E)r + \tfrac12 Hr^2`); the lower
@@ -51,8 +55,12 @@ so the number of cells grows like :math:`(L r / (\varepsilon f^\circ))^n` in the
 exponential in the dimension. In ``n <= 3`` this takes well under a second; in high dimension
 the budget is reached and the bracket returned is still valid, only wider.
 
-Assumptions, stated once: the values ``f`` returns are exact up to :math:`\eta` relative (only
-finite differences amplify this), and the constants hold on the whole closed ball.
+Assumptions, stated once: the constants hold on the whole closed ball, and (for finite
+differences only, which divide rounding errors by the step) every value of ``f`` is accurate to
+:math:`\eta(|f| + s)` with :math:`\eta = 64\varepsilon` and :math:`s = \max(1, |f(x)|)`: relative
+accuracy for large values, an absolute floor for values near 0 (e.g. :math:`\tfrac12(xy-1)^2` near
+its minimum, computed from terms of order 1). Functions computed with heavier cancellation need
+``grad``.
 """
 from __future__ import annotations
 
@@ -63,7 +71,7 @@ import numpy as np
 from ._ascent import make_feasible, spg_ball_max_signed
 
 _EPS = np.finfo(float).eps
-_ETA = 64 * _EPS  # assumed relative accuracy of one evaluation of f (enters finite differences only)
+_ETA = 64 * _EPS  # assumed accuracy of one value of f, relative to |f| + s (finite differences only)
 
 
 @dataclass
@@ -79,42 +87,56 @@ class BracketOutcome:
 
 
 def fd_step(H, fscale, xscale, cap):
-    """Step of the central differences: ``sqrt(2 η |f| / H)`` balances the truncation ``H t / 2``
-    against the rounding ``η |f| / t``; at least ``1e-9 max(1, |x|)`` (so the step is resolved
-    in ``x + t e_i``), at most ``cap`` (the stencil must stay in the ball, and the shrunken
-    ball of the cells must not cost accuracy)."""
-    t = np.sqrt(2.0 * _ETA * max(fscale, 1e-300) / H) if H > 0 else cap
+    """Step of the finite differences: ``sqrt(4 η s / H)`` balances the truncation ``½ H t``
+    against the rounding ``2 η s / t`` (``s`` the noise scale of ``f``); at least
+    ``1e-9 max(1, |x|)`` (so that the step is resolved in ``x + t e_i``), at most ``cap``."""
+    t = np.sqrt(4.0 * _ETA * fscale / H) if H > 0 else cap
     return float(min(cap, max(t, 1e-9 * max(xscale, 1.0))))
 
 
-def fd_gradient(F, Y, t, H, FY):
-    """Forward differences at the rows of ``Y`` (values ``FY``) with step ``t``; returns
-    ``(G, E)`` where ``E[k]`` bounds ``||G[k] - ∇f(Y[k])||`` given ``||∇²f||₂ <= H`` on the
-    segments ``[Y, Y + t e_i]`` (derivation in the module docstring: ``½ H t`` per component,
-    plus the rounding of ``f``). Costs ``n`` evaluations per row."""
-    k, n = Y.shape
+def fd_gradient(F, x, P, FY, t, H, fscale):
+    """One-sided differences at the points ``x + P[k]`` (values ``FY``), each step pointing
+    towards the centre (``-sign(p_i) t e_i``), so that the stencil of a point of the ball of
+    radius ``sqrt(r² - t²)`` stays in the ball of radius ``r``. Returns ``(G, E)`` where
+    ``E[k]`` bounds ``||G[k] - ∇f(x + P[k])||`` given ``||∇²f||₂ <= H`` on the segments:
+    ``½ H |d_i|`` per component (module docstring), ``d_i`` the step actually taken in floating
+    point, plus the rounding ``η (|f(y + d_i e_i)| + |f(y)| + 2 s) / |d_i|`` (values assumed
+    accurate to ``η (|f| + s)``, ``s = fscale``). Costs ``n`` evaluations per point."""
+    k, n = P.shape
+    Y = x + P
     idx = np.arange(n)
-    Pp = np.repeat(Y[:, None, :], n, axis=1)
-    Pp[:, idx, idx] += t
-    d = Pp[:, idx, idx] - Y  # the steps actually taken (exact by Sterbenz's lemma when t << |y_i|)
-    v = F(Pp.reshape(k * n, n)).reshape(k, n)
-    ok = d > 0  # a step below the resolution of y carries no information: infinite error
+    step = np.where(P > 0, -t, t)
+    S = np.repeat(Y[:, None, :], n, axis=1)
+    S[:, idx, idx] += step
+    d = S[:, idx, idx] - Y  # the steps actually taken (exact by Sterbenz's lemma when t << |y_i|)
+    v = F(S.reshape(k * n, n)).reshape(k, n)
+    ad = np.abs(d)
+    ok = ad > 0  # a step below the resolution of y carries no information: infinite error
     dd = np.where(ok, d, 1.0)
     G = np.where(ok, (v - FY[:, None]) / dd, 0.0)
-    trunc = 0.5 * H * d * (1.0 + 1e-12)
-    rnd = _ETA * (np.abs(v) + np.abs(FY)[:, None]) / dd + 4.0 * _EPS * np.abs(G)
+    trunc = 0.5 * H * ad * (1.0 + 1e-12)
+    rnd = _ETA * (np.abs(v) + np.abs(FY)[:, None] + 2.0 * fscale) / np.where(ok, ad, 1.0) \
+        + 4.0 * _EPS * np.abs(G)
     err = np.where(ok, trunc + rnd, np.inf)
     E = np.sqrt(np.einsum("ij,ij->i", err, err))
     return G, E
 
 
+def noise_scale(fx):
+    """``s`` in the noise model of ``f``: values accurate to ``η (|f| + s)``, ``s = max(1, |f(x)|)``
+    (an absolute floor: values near 0 computed from terms of order 1, as in ``½(xy - 1)²``
+    near its minimum, carry absolute, not relative, rounding errors)."""
+    return max(1.0, abs(fx))
+
+
 def centre_gradient(F, Gr, x, fx, r, H, user_grad):
     """Gradient at the centre and a bound on its error: ``(g, E)``. With the user's gradient
-    ``E = 0``; otherwise central differences whose stencil stays in the ball (step <= r)."""
+    ``E = 0``; otherwise one-sided differences whose stencil stays in the ball (step <= r)."""
     if user_grad:
         return Gr(x[None, :])[0], 0.0
-    t = fd_step(H, abs(fx), float(np.max(np.abs(x))), r)
-    G, E = fd_gradient(F, x[None, :], t, H, np.array([fx]))
+    s = noise_scale(fx)
+    t = fd_step(H, s, float(np.max(np.abs(x))), r)
+    G, E = fd_gradient(F, x, np.zeros((1, x.size)), np.array([fx]), t, H, s)
     return G[0], float(E[0])
 
 
@@ -154,12 +176,11 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
     H = None if hess_bound is None else float(hess_bound)
     use_grad = H is not None
     fd = use_grad and not user_grad
-    # |f| <= |f(x)| + upper0 on the ball: the scale of the rounding in the differences
     slack = 64 * _EPS * (float(np.max(np.abs(x))) * np.sqrt(n) + r)  # rounding of x + u, in u
-    fscale = abs(fx) + (float(upper0) if np.isfinite(upper0) else 1.0)
-    t = fd_step(H, fscale, float(np.max(np.abs(x))), 1e-6 * r) if fd else 0.0
-    # cells are evaluated in B(x, r - t): the stencil p + t e_i stays in B(x, r) (up to rounding)
-    shift = t + slack if fd else 0.0
+    fscale = noise_scale(fx)
+    t = fd_step(H, fscale, float(np.max(np.abs(x))), 1e-3 * r) if fd else 0.0
+    # cells are evaluated in B(x, sqrt(r² - t²)): their stencils (steps towards x) stay in B(x, r)
+    shift = (r - np.sqrt(r * r - t * t)) + slack if fd else 0.0
     r_eval = r - shift
     spent0 = F.ncalls + Gr.ncalls
     best = {s: (float(v), np.array(u, dtype=float)) for s, (v, u) in incumbent.items()}
@@ -183,7 +204,7 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
         Y = x + P
         FP = F(Y)
         if fd:
-            GP, E = fd_gradient(F, Y, t, H, FP)
+            GP, E = fd_gradient(F, x, P, FP, t, H, fscale)
         elif use_grad:
             GP, E = Gr(Y), np.zeros(len(Y))
         else:
