@@ -52,7 +52,8 @@ class TrainResult:
     Attributes
     ----------
     theta : ndarray (p,)
-        Final parameters (the last finite iterate if training diverged).
+        Final parameters (the last finite iterate if training diverged; its loss may then
+        be ``inf`` or ``nan``, with ``stop_reason == "diverged"``).
     steps : int
         Parameter updates performed.
     stop_reason : str
@@ -312,11 +313,11 @@ def train(model, theta0, method="gd", lr=0.1, *, batch_size=None, rho=0.05, step
                 stop = "diverged"
                 break
             theta = new
-    if stop == "diverged":
-        loss, acc = model.loss_accuracy(theta)
-        check(t - 1, loss, acc)
-        t -= 1
-    else:
+        if stop == "diverged":
+            loss, acc = model.loss_accuracy(theta)     # may be inf/nan: the net blew up
+            check(t - 1, loss, acc)
+            t -= 1
+    if stop != "diverged":
         loss, acc = last_loss, last_acc
     prog(t, loss, acc, final=True)
     trajectory = {k: np.asarray(v, dtype=float if k != "step" else np.int64) for k, v in traj.items()}
