@@ -77,4 +77,6 @@ html_theme_options = {
 # light by default: the figures are drawn on white (and an empty mode logs a JS error)
 html_context = {"default_mode": "light"}
 html_last_updated_fmt = None
-html_copy_source = False
+# the theme's "download source" button gives the executed .ipynb itself
+html_copy_source = True
+html_sourcelink_suffix = ""

@@ -164,6 +164,9 @@ def test_notebook_page_has_its_outputs_and_links_to_the_functions_it_calls(book,
     cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
     n_png = sum("image/png" in out.get("data", {}) for c in cells for out in c.get("outputs", []))
     assert html.count("<img") >= n_png, f"{nb.stem}: {n_png} figures in the notebook"
+    # the page's download button gives the committed, executed notebook
+    downloads = [h for h in re.findall(r'href="([^"]+)"[^>]*\s+class="[^"]*btn-download-source', html)]
+    assert downloads and _target(page, downloads[0]).read_bytes() == nb.read_bytes(), downloads
     uses = flatlib_book.notebook_uses(nb)
     assert uses, f"{nb.stem}: the scan found no flatlib call"
     hrefs = _box_links(page)
