@@ -12,7 +12,10 @@ Hence
 
 This is the exact reference that a local search (:func:`flatlib.max_variation`) can be
 checked against: its value must not exceed the upper end, and on a fine grid the
-bracket pins :math:`f^\circ` down to :math:`L h \sqrt n/2`.
+bracket pins :math:`f^\circ` down to :math:`L h \sqrt n/2`. Its cost is
+``points_per_axis ** n`` evaluations whatever ``f``; ``max_variation(..., lipschitz=L)``
+closes a bracket adaptively instead (branch and bound, :mod:`flatlib.bracket`), refining only
+where the bound is above the best value, and is the tool of choice beyond a quick check.
 """
 from __future__ import annotations
 

@@ -44,3 +44,20 @@ def test_radius_zero_and_bad_input():
         certified_max_variation(lambda y: 0.0, np.zeros(3), 0.1, lipschitz=1.0, points_per_axis=1000)
     with pytest.raises(ValueError, match="f returned"):
         certified_max_variation(lambda y: np.nan, np.zeros(2), 0.1, lipschitz=1.0)
+
+
+@pytest.mark.parametrize("x", [[1.0, 1.0], [2.0, 0.5]])
+def test_grid_bracket_and_branch_and_bound_agree(x):
+    # Two independent certified brackets of the same f°: the grid (certified_max_variation) and
+    # max_variation's branch and bound. Both contain f°, so they must intersect; a wrong bound
+    # in either (e.g. an upper end below the other's attained lower end) makes them disjoint.
+    # Lipschitz constant on B(x, r): |∇f| = |xy - 1| |(y, x)| <= (|x| r + r²/2)(|x| + r).
+    r = 0.25
+    nx = np.linalg.norm(x)
+    L = (nx * r + r * r / 2) * (nx + r)
+    grid = certified_max_variation(sxy, x, r, lipschitz=L, points_per_axis=401, vectorized=True)
+    bb = max_variation(sxy, x, r, lipschitz=L, vectorized=True)
+    assert bb.converged
+    assert max(grid.lower, bb.value) <= min(grid.upper, bb.upper) * (1 + 1e-12)
+    # the closed branch and bound is the narrower of the two here
+    assert bb.upper - bb.value < grid.width

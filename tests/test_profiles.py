@@ -256,6 +256,31 @@ def test_nan_inside_the_ball_is_reported():
         max_variation(f, [0.5], 2.0)
 
 
+@pytest.mark.parametrize("bad", ["0.1", "abc", ["0.1", "0.2"], np.array(["0.1"]), b"0.1"])
+def test_strings_are_refused_like_abc(bad):
+    # numpy turns "0.1" into 0.1 silently while "abc" raises: both must give the same TypeError
+    # naming the argument (a check that only rejected unparsable strings would pass "0.1").
+    f = lambda y: float(y @ y)
+    with pytest.raises(TypeError, match="radius"):
+        max_variation(f, [0.0, 0.0], bad)
+    with pytest.raises(TypeError, match="delta"):
+        level_distance(f, [0.0, 0.0], bad)
+    with pytest.raises(TypeError, match="lipschitz"):
+        max_variation(f, [0.0, 0.0], 0.1, lipschitz=bad)
+    with pytest.raises(TypeError, match="rtol"):
+        max_variation(f, [0.0, 0.0], 0.1, lipschitz=1.0, rtol=bad)
+    with pytest.raises(TypeError, match="x"):
+        max_variation(f, bad, 0.1)
+
+
+@pytest.mark.parametrize("kwargs, word", [(dict(rtol=0.0), "rtol"), (dict(rtol=np.nan), "rtol"),
+                                          (dict(atol=-1.0), "atol"), (dict(max_evals=0), "max_evals"),
+                                          (dict(max_evals=1.5), "max_evals"), (dict(hess_bound=[1.0]), "hess_bound")])
+def test_bad_bracket_arguments(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        max_variation(sxy, [1.0, 1.0], 0.1, lipschitz=1.0, **kwargs)
+
+
 @pytest.mark.parametrize("delta", [0.0, -1.0, np.nan])
 def test_level_distance_bad_delta(delta):
     with pytest.raises(ValueError, match="delta"):
