@@ -217,24 +217,8 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
         return P, FP, GP, E
 
     def bounds(C, W, P, FP, GP, E):
-        rho = np.sqrt(np.einsum("ij,ij->i", W, W)) + shift + slack
-        out = np.full(len(C), -np.inf)
-        rem_L = L * rho if L is not None else None
-        if use_grad:
-            gn = np.sqrt(np.einsum("ij,ij->i", GP, GP))
-            box = np.einsum("ij,ij->i", np.abs(GP), W)
-            gc = np.einsum("ij,ij->i", GP, C - P)
-            gp = np.einsum("ij,ij->i", GP, P)
-            quad = E * rho + 0.5 * H * rho * rho + gn * slack
-        for s in sides:
-            rem = np.full(len(C), np.inf) if rem_L is None else rem_L
-            if use_grad:
-                lin = np.minimum(np.minimum(box + s * gc, gn * r - s * gp), gn * rho)
-                rem = np.minimum(rem, lin + quad)
-            base = s * (FP - fx)
-            b = base + rem + 8 * _EPS * (np.abs(FP) + abs(fx) + np.abs(rem))
-            out = np.maximum(out, b)
-        return out
+        return cell_bounds(C, W, P, FP, GP, E, fx=fx, sides=sides, r=r, L=L, H=H,
+                           extra=shift + slack, slack=slack)
 
     # Cells are stored in growable arrays: centre C, trisection level K per axis (half-width
     # r 3^-K), value FP at the point, gradient GP and its error E, bound B. Dropped cells
@@ -271,26 +255,13 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
         m = min(cand.size, max(1, room // (2 * cost)), 4096)
         I = cand[:m]
         rounds += 1
-        # trisect the selected cells along their longest edge; the middle third keeps the point
         C, K = store.get("C"), store.get("K")
-        j = np.argmin(K[I], axis=1)  # longest edge = lowest level
-        ar = np.arange(m)
-        K[I, j] += 1
-        WI = r * pow3[K[I]]
-        w3 = WI[ar, j]
-        Cl, Cr = C[I].copy(), C[I].copy()
-        Cl[ar, j] -= 2.0 * w3
-        Cr[ar, j] += 2.0 * w3
+        WI, Cn, Kn = trisect(C, K, I, r, pow3)  # K[I] updated in place: the middle thirds
         CI = C[I]
         GI = None if not use_grad else store.get("GP")[I]
         EI = None if not use_grad else store.get("E")[I]
         store.get("B")[I] = bounds(CI, WI, points(CI), store.get("FP")[I], GI, EI)
-        Cn = np.vstack([Cl, Cr])
-        Kn = np.vstack([K[I], K[I]])
-        Wn = np.vstack([WI, WI])
-        gap = np.maximum(np.abs(Cn) - Wn, 0.0)
-        inside = np.einsum("ij,ij->i", gap, gap) <= (r * (1 + 1e-12)) ** 2  # boxes meeting the ball
-        Cn, Kn, Wn = Cn[inside], Kn[inside], Wn[inside]
+        Wn = r * pow3[Kn]
         if Cn.shape[0]:
             Pn, FPn, GPn, En = evaluate(Cn)
             Bn = bounds(Cn, Wn, Pn, FPn, GPn, En)
@@ -309,6 +280,59 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
     B = store.get("B")
     upper = max(value, min(float(upper0), max(value, float(B.max()) if B.size else value)))
     return BracketOutcome(best, float(upper), status, int(spent()), rounds, int(np.sum(B > value)))
+
+
+def cell_bounds(C, W, P, FP, GP, E, *, fx, sides, r, L, H, extra, slack):
+    """Upper bounds of ``max_s sup s (f(x + y) - f(x))`` over each cell ``Q ∩ B(0, r)``.
+
+    ``C``, ``W``: centres and half-widths of the boxes; ``P``, ``FP``: the evaluation points
+    and their values; ``GP``, ``E``: gradients there and bounds on their errors (``None``
+    without a Hessian bound). With ``ρ = |w| + extra`` (``extra``: the shrinking of the
+    evaluation ball and the rounding), the bound is the smaller of
+    ``s (f(p) - f(x)) + L ρ`` and ``s (f(p) - f(x)) + ℓ + E ρ + ½ H ρ²``, where
+    ``ℓ = min(Σ|g_i| w_i + s g·(c - p), |g| r - s g·p, |g| ρ)`` bounds ``s g·(y - p)`` on the
+    cell (box, ball, Cauchy–Schwarz); see the module docstring.
+    """
+    rho = np.sqrt(np.einsum("ij,ij->i", W, W)) + extra
+    out = np.full(len(C), -np.inf)
+    rem_L = L * rho if L is not None else None
+    if GP is not None:
+        gn = np.sqrt(np.einsum("ij,ij->i", GP, GP))
+        box = np.einsum("ij,ij->i", np.abs(GP), W)
+        gc = np.einsum("ij,ij->i", GP, C - P)
+        gp = np.einsum("ij,ij->i", GP, P)
+        quad = E * rho + 0.5 * H * rho * rho + gn * slack
+    for s in sides:
+        rem = np.full(len(C), np.inf) if rem_L is None else rem_L
+        if GP is not None:
+            lin = np.minimum(np.minimum(box + s * gc, gn * r - s * gp), gn * rho)
+            rem = np.minimum(rem, lin + quad)
+        base = s * (FP - fx)
+        b = base + rem + 8 * _EPS * (np.abs(FP) + abs(fx) + np.abs(rem))
+        out = np.maximum(out, b)
+    return out
+
+
+def trisect(C, K, I, r, pow3):
+    """Trisect the boxes ``I`` along their longest edge (lowest level in ``K``). The middle
+    thirds keep their centre (and point): only ``K[I]`` changes, in place. Returns the new
+    half-widths of the boxes ``I`` and the centres and levels of the outer thirds that meet the
+    ball ``B(0, r)`` (the others are discarded)."""
+    m = len(I)
+    j = np.argmin(K[I], axis=1)
+    ar = np.arange(m)
+    K[I, j] += 1
+    WI = r * pow3[K[I]]
+    w3 = WI[ar, j]
+    Cl, Cr = C[I].copy(), C[I].copy()
+    Cl[ar, j] -= 2.0 * w3
+    Cr[ar, j] += 2.0 * w3
+    Cn = np.vstack([Cl, Cr])
+    Kn = np.vstack([K[I], K[I]])
+    Wn = np.vstack([WI, WI])
+    gap = np.maximum(np.abs(Cn) - Wn, 0.0)  # dist(0, box)² = |max(|c| - w, 0)|²
+    inside = np.einsum("ij,ij->i", gap, gap) <= (r * (1 + 1e-12)) ** 2  # boxes meeting the ball
+    return WI, Cn[inside], Kn[inside]
 
 
 _MAX_LEVEL = 60  # 3^-60 ~ 2e-29: far below the resolution of any centre; never split past it
