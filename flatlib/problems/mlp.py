@@ -226,7 +226,6 @@ class MLP(Problem):
                 raise ValueError(f"cross_entropy needs at least 2 outputs (widths[-1]), got {dL}")
             self.labels = _as_labels(y, N, dL, "y")
             self.y = self.labels
-            self._onehot = np.eye(dL)[self.labels]
         else:
             arr = np.asarray(y)
             if arr.ndim == 1 and dL > 1:
@@ -268,8 +267,6 @@ class MLP(Problem):
         new = object.__new__(type(self))
         new.widths, new.loss = self.widths, self.loss
         new.X, new.y, new.labels = X, y_internal, labels
-        if self.loss == "cross_entropy":
-            new._onehot = np.eye(self.widths[-1])[labels]
         new._setup_layout()
         return new
 
@@ -418,59 +415,61 @@ class MLP(Problem):
         return T, False
 
     # -- forward / backward ---------------------------------------------------
-    def _unpack_batch(self, T):
-        k = T.shape[0]
+    # Single-θ passes on 2-D arrays (plain BLAS gemm); a batch of θ loops over them
+    # (numpy's batched matmul on strided 3-D views is several times slower).
+    def _unpack1(self, theta):
         w = self.widths
-        return [(T[:, sW].reshape(k, w[l + 1], w[l]), T[:, sb]) for l, (sW, sb) in enumerate(self._slices)]
+        return [(theta[sW].reshape(w[l + 1], w[l]), theta[sb]) for l, (sW, sb) in enumerate(self._slices)]
 
-    def _forward(self, T, X):
-        """Pre-activations ``z_l`` and activations ``a_l`` for a batch ``T (k, p)``."""
-        Ls = self._unpack_batch(T)
-        acts = [np.broadcast_to(X, (T.shape[0],) + X.shape)]
+    def _forward1(self, theta, X):
+        """Layers, pre-activations ``z_l`` (N, d_l) and activations ``a_{l-1}`` for one ``θ``."""
+        Ls = self._unpack1(theta)
+        acts = [X]
         pres = []
         for l, (W, b) in enumerate(Ls):
-            z = np.matmul(acts[-1], W.transpose(0, 2, 1)) + b[:, None, :]
+            z = acts[-1] @ W.T
+            z += b
             pres.append(z)
             if l < len(Ls) - 1:
                 acts.append(np.maximum(z, 0.0))
         return Ls, pres, acts
 
-    def _loss_terms(self, out, y):
-        """Per-theta mean loss and ``dloss/dout`` (already divided by N)."""
-        N = out.shape[1]
+    def _loss1(self, out, y):
+        """Mean loss, softmax probabilities (or None) and ``dloss/dout`` (divided by N)."""
+        N = out.shape[0]
         if self.loss == "cross_entropy":
-            m = out.max(axis=2, keepdims=True)
+            m = out.max(axis=1, keepdims=True)
             e = np.exp(out - m)
-            s = e.sum(axis=2, keepdims=True)
-            lse = (m + np.log(s))[..., 0]
-            picked = np.take_along_axis(out, y[None, :, None], axis=2)[..., 0]
-            val = (lse - picked).mean(axis=1)
+            s = e.sum(axis=1, keepdims=True)
+            lse = m[:, 0] + np.log(s[:, 0])
+            val = float(np.mean(lse - out[np.arange(N), y]))
             p = e / s
-            return val, p, (p - self._onehot_of(y)) / N
+            delta = p.copy()
+            delta[np.arange(N), y] -= 1.0
+            return val, p, delta / N
         r = out - y
-        val = 0.5 * np.einsum("kij,kij->k", r, r) / N
-        return val, None, r / N
+        return 0.5 * float(np.einsum("ij,ij->", r, r)) / N, None, r / N
 
-    def _onehot_of(self, y):
-        return np.eye(self.widths[-1])[y]
-
-    def _backward(self, Ls, pres, acts, delta):
-        k = delta.shape[0]
-        grads = [None] * len(Ls)
+    def _backward1(self, Ls, pres, acts, delta):
+        g = np.empty(self.n)
         for l in range(len(Ls) - 1, -1, -1):
-            W, _ = Ls[l]
-            gW = np.matmul(delta.transpose(0, 2, 1), acts[l])
-            grads[l] = (gW.reshape(k, -1), delta.sum(axis=1))
+            sW, sb = self._slices[l]
+            g[sW] = (delta.T @ acts[l]).ravel()
+            g[sb] = delta.sum(axis=0)
             if l > 0:
-                delta = np.matmul(delta, W) * (pres[l - 1] > 0)
-        return np.concatenate([np.concatenate(g, axis=1) for g in grads], axis=1)
+                delta = (delta @ Ls[l][0]) * (pres[l - 1] > 0)
+        return g
 
     def _f_grad(self, T, X, y, need_grad=True):
-        Ls, pres, acts = self._forward(T, X)
-        val, _, delta = self._loss_terms(pres[-1], y)
-        if not need_grad:
-            return val, None
-        return val, self._backward(Ls, pres, acts, delta)
+        k = T.shape[0]
+        vals = np.empty(k)
+        grads = np.empty((k, self.n)) if need_grad else None
+        for i in range(k):
+            Ls, pres, acts = self._forward1(T[i], X)
+            vals[i], _, delta = self._loss1(pres[-1], y)
+            if need_grad:
+                grads[i] = self._backward1(Ls, pres, acts, delta)
+        return vals, grads
 
     # -- protocol ----------------------------------------------------------
     def f(self, theta):
@@ -538,11 +537,11 @@ class MLP(Problem):
         T, _ = self._batch(theta)
         if T.shape[0] != 1:
             raise ValueError("loss_grad_accuracy takes a single parameter vector")
-        Ls, pres, acts = self._forward(T, self.X)
-        val, _, delta = self._loss_terms(pres[-1], self.y)
-        g = self._backward(Ls, pres, acts, delta)[0]
-        acc = float("nan") if self.labels is None else float(np.mean(np.argmax(pres[-1][0], axis=1) == self.labels))
-        return float(val[0]), g, acc
+        Ls, pres, acts = self._forward1(T[0], self.X)
+        val, _, delta = self._loss1(pres[-1], self.y)
+        g = self._backward1(Ls, pres, acts, delta)
+        acc = float("nan") if self.labels is None else float(np.mean(np.argmax(pres[-1], axis=1) == self.labels))
+        return val, g, acc
 
     def loss_accuracy(self, theta):
         """``(f(θ), training accuracy)`` from one forward pass (accuracy ``nan`` without
@@ -559,10 +558,10 @@ class MLP(Problem):
         T, _ = self._batch(theta)
         if T.shape[0] != 1:
             raise ValueError("loss_accuracy takes a single parameter vector")
-        out = self._forward(T, self.X)[1][-1]
-        val = self._loss_terms(out, self.y)[0]
-        acc = float("nan") if self.labels is None else float(np.mean(np.argmax(out[0], axis=1) == self.labels))
-        return float(val[0]), acc
+        out = self._forward1(T[0], self.X)[1][-1]
+        val = self._loss1(out, self.y)[0]
+        acc = float("nan") if self.labels is None else float(np.mean(np.argmax(out, axis=1) == self.labels))
+        return val, acc
 
     def hvp(self, theta, v):
         r"""Exact Hessian–vector product ``∇²f(θ) v`` (Pearlmutter's R-operator).
@@ -585,36 +584,41 @@ class MLP(Problem):
         """
         theta = self._theta(theta)
         v = as_point(v, "v", n=self.n)
-        T, V = theta[None, :], v[None, :]
-        Ls, pres, acts = self._forward(T, self.X)
-        VL = self._unpack_batch(V)
+        Ls, pres, acts = self._forward1(theta, self.X)
+        VL = self._unpack1(v)
         # forward R pass
-        Racts = [np.zeros_like(acts[0])]
+        Racts = [np.zeros_like(self.X)]
         Rpres = []
         for l, ((W, b), (Vw, Vb)) in enumerate(zip(Ls, VL)):
-            Rz = (np.matmul(Racts[-1], W.transpose(0, 2, 1)) + np.matmul(acts[l], Vw.transpose(0, 2, 1))
-                  + Vb[:, None, :])
+            Rz = acts[l] @ Vw.T
+            if l > 0:
+                Rz += Racts[-1] @ W.T
+            Rz += Vb
             Rpres.append(Rz)
             if l < len(Ls) - 1:
                 Racts.append(Rz * (pres[l] > 0))
-        _, p, delta = self._loss_terms(pres[-1], self.y)
+        _, p, delta = self._loss1(pres[-1], self.y)
         N = self.X.shape[0]
         RzL = Rpres[-1]
         if self.loss == "cross_entropy":
-            Rdelta = (p * RzL - p * np.sum(p * RzL, axis=2, keepdims=True)) / N
+            Rdelta = (p * RzL - p * np.sum(p * RzL, axis=1, keepdims=True)) / N
         else:
             Rdelta = RzL / N
-        out = [None] * len(Ls)
+        out = np.empty(self.n)
         for l in range(len(Ls) - 1, -1, -1):
             W, _ = Ls[l]
             Vw, _ = VL[l]
-            RgW = (np.matmul(Rdelta.transpose(0, 2, 1), acts[l]) + np.matmul(delta.transpose(0, 2, 1), Racts[l]))
-            out[l] = np.concatenate([RgW.reshape(-1), Rdelta.sum(axis=1).reshape(-1)])
+            sW, sb = self._slices[l]
+            RgW = Rdelta.T @ acts[l]
+            if l > 0:
+                RgW += delta.T @ Racts[l]
+            out[sW] = RgW.ravel()
+            out[sb] = Rdelta.sum(axis=0)
             if l > 0:
                 mask = pres[l - 1] > 0
-                Rdelta = (np.matmul(Rdelta, W) + np.matmul(delta, Vw)) * mask
-                delta = np.matmul(delta, W) * mask
-        return np.concatenate(out)
+                Rdelta = (Rdelta @ W + delta @ Vw) * mask
+                delta = (delta @ W) * mask
+        return out
 
     # -- predictions ---------------------------------------------------------
     def predict(self, theta, X=None):
@@ -630,7 +634,7 @@ class MLP(Problem):
         """
         T, single = self._batch(theta)
         X = self.X if X is None else _as_data(X, self.widths[0], "X")
-        out = self._forward(T, X)[1][-1]
+        out = np.array([self._forward1(th, X)[1][-1] for th in T])
         return out[0] if single else out
 
     def classify(self, theta, X=None):
