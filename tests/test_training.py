@@ -190,3 +190,20 @@ def test_sweep_reraises_with_the_run_index():
     assert any("run 1" in note for note in info.value.__notes__)
     with pytest.raises(TypeError, match="fn"):
         sweep([1], 3)
+
+
+def test_progress_to_a_log_file_keeps_outputs_clean(tmp_path, capsys):
+    log = tmp_path / "sweep.log"
+    assert sweep([1, -2], abs, jobs=1, progress=log, label="s") == [1, 2]
+    net = _blobs()
+    seen = []
+    train(net, net.init(0), "gd", lr=0.3, steps=3, loss_threshold=0.0, progress=lambda *a: seen.append(a))
+    train(net, net.init(0), "gd", lr=0.3, steps=3, loss_threshold=0.0, progress=str(log))
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+    lines = log.read_text().splitlines()
+    assert lines[0].startswith("s: 1/2 done") and lines[1].startswith("s: 2/2 done")
+    assert lines[-1].startswith("train[gd lr=0.3]: step 3 loss")
+    assert [s for s, _, _ in seen] == [0, 1, 2, 3]
+    with pytest.raises(TypeError, match="progress"):
+        sweep([1], abs, jobs=1, progress=3)
