@@ -132,24 +132,31 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_jupyterlab_serves_and_its_open_and_save_changes_nothing(tmp_path, kernel_reported):
-    """``python -m flatlib lab``'s command (with ``--allow-root`` when root, as in containers)
-    starts JupyterLab; through its contents API (jupytext's contents manager, which pairs each
-    notebook with its source) every notebook is read and saved back with the kernel metadata
-    the front end sets: the ``.ipynb`` and the source stay byte-identical. Bounded: the server
-    runs for the few seconds this takes and is stopped."""
-    root = tmp_path / "notebooks"
+CONTROL = "zz_control"  # a copy of a notebook with the kernelspec committed before this fix
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab started by ``python -m flatlib lab``'s command line (``--allow-root`` when
+    root, as in containers) on a copy of ``notebooks/`` whose sources are older than the
+    notebooks (as after ``reproduce --inplace``), plus a control notebook whose kernelspec
+    has the display name "Python 3". Bounded: stopped when the module's tests end."""
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "notebooks"
     shutil.copytree(NBDIR, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    old = time.time() - 100  # sources older than notebooks, as after `reproduce --inplace`
+    old = time.time() - 100
     for p in (root / "src").glob("*.py"):
         os.utime(p, (old, old))
+    control = nbformat.read(str(root / "04_symmetries_conservation.ipynb"), as_version=4)
+    control.metadata["kernelspec"]["display_name"] = "Python 3"
+    nbformat.write(control, str(root / f"{CONTROL}.ipynb"))
     port, token = _free_port(), "flatlib-test"
     cmd = reproduce.lab_command(["--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
                                  "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-                                 f"--ServerApp.root_dir={root}"])
+                                 f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True"])
     assert ("--allow-root" in cmd) == (os.getuid() == 0)
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "jcfg"), JUPYTER_RUNTIME_DIR=str(tmp_path / "jrt"))
-    log = open(tmp_path / "lab.log", "w")
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp / "jcfg"), JUPYTER_RUNTIME_DIR=str(tmp / "jrt"))
+    log = open(tmp / "lab.log", "w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
     def call(method, url, body=None):
@@ -166,24 +173,10 @@ def test_jupyterlab_serves_and_its_open_and_save_changes_nothing(tmp_path, kerne
                 call("GET", "/api/status")
                 break
             except OSError:
-                assert proc.poll() is None, "JupyterLab exited:\n" + (tmp_path / "lab.log").read_text()[-2000:]
+                assert proc.poll() is None, "JupyterLab exited:\n" + (tmp / "lab.log").read_text()[-2000:]
                 assert time.monotonic() - t0 < 120, "JupyterLab did not serve within 120 s"
                 time.sleep(0.5)
-        status, page = call("GET", "/lab")
-        assert status == 200 and b"JupyterLab" in page
-        kernelspec, language_info = kernel_reported
-        for path in sorted(root.glob("*.ipynb")):
-            src = root / "src" / f"{path.stem}.py"
-            before, src_before = path.read_bytes(), src.read_bytes()
-            model = json.loads(call("GET", f"/api/contents/{path.name}?type=notebook&content=1")[1])
-            content = model["content"]
-            assert content["metadata"]["kernelspec"] == kernelspec, path.name
-            content["metadata"]["kernelspec"] = kernelspec
-            if content["metadata"]["language_info"]["version"] == language_info["version"]:
-                content["metadata"]["language_info"] = language_info
-            call("PUT", f"/api/contents/{path.name}", {"type": "notebook", "format": "json", "content": content})
-            assert path.read_bytes() == before, f"{path.name} changed on save in JupyterLab"
-            assert src.read_bytes() == src_before, f"src/{src.name} changed on save in JupyterLab"
+        yield {"port": port, "token": token, "root": root, "call": call}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -192,6 +185,83 @@ def test_jupyterlab_serves_and_its_open_and_save_changes_nothing(tmp_path, kerne
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
         log.close()
+
+
+def test_jupyterlab_serves_and_its_open_and_save_changes_nothing(lab, kernel_reported):
+    """Through JupyterLab's contents API (jupytext's contents manager, which pairs each notebook
+    with its source) every notebook is read and saved back with the kernel metadata the front
+    end sets: the ``.ipynb`` and its source stay byte-identical."""
+    call, root = lab["call"], lab["root"]
+    status, page = call("GET", "/lab")
+    assert status == 200 and b"JupyterLab" in page
+    kernelspec, language_info = kernel_reported
+    for path in sorted(root.glob("[0-9]*.ipynb")):
+        src = root / "src" / f"{path.stem}.py"
+        before, src_before = path.read_bytes(), src.read_bytes()
+        content = json.loads(call("GET", f"/api/contents/{path.name}?type=notebook&content=1")[1])["content"]
+        assert content["metadata"]["kernelspec"] == kernelspec, path.name
+        if content["metadata"]["language_info"]["version"] == language_info["version"]:
+            content["metadata"]["language_info"] = language_info
+        call("PUT", f"/api/contents/{path.name}", {"type": "notebook", "format": "json", "content": content})
+        assert path.read_bytes() == before, f"{path.name} changed on save in JupyterLab"
+        assert src.read_bytes() == src_before, f"src/{src.name} changed on save in JupyterLab"
+
+
+def _lab_state(browser, name):
+    js = """(() => { const a = window.jupyterapp; if (!a) return null;
+      const w = Array.from(a.shell.widgets('main')).find(x => x.context && x.context.path === '%s');
+      if (!w || !w.context.isReady) return null;
+      const k = w.sessionContext.session && w.sessionContext.session.kernel;
+      return JSON.stringify({dirty: w.context.model.dirty, kernel: k ? k.status : null,
+                             li: w.context.model.getMetadata('language_info') || {}}); })()""" % name
+    out = browser.evaluate(js)
+    return json.loads(out) if out else None
+
+
+def _open_and_save(browser, lab, name):
+    """Open ``name`` in JupyterLab, wait until its kernel is idle and the kernel's metadata is
+    in the model; return (dirty after open, file bytes changed by a save)."""
+    path = lab["root"] / name
+    before = path.read_bytes()
+    browser.open(f"http://127.0.0.1:{lab['port']}/lab/tree/{name}?token={lab['token']}")
+    t0 = time.monotonic()
+    while True:
+        st = _lab_state(browser, name)
+        if st and st["kernel"] == "idle" and st["li"].get("version"):
+            break
+        assert time.monotonic() - t0 < 120, f"{name}: kernel not idle in JupyterLab within 120 s ({st})"
+        time.sleep(0.5)
+    time.sleep(2)  # let the front end apply the kernel's metadata
+    dirty = _lab_state(browser, name)["dirty"]
+    browser.evaluate("Array.from(window.jupyterapp.shell.widgets('main')).find(x => x.context && "
+                     "x.context.path === '%s').context.save()" % name, await_promise=True)
+    return dirty, path.read_bytes() != before
+
+
+def test_notebook_opened_in_a_browser_is_not_modified(lab):
+    """A real JupyterLab front end (headless Chromium) opens a notebook and starts its kernel:
+    the document is not marked modified, and saving it changes neither file. The control, a
+    copy with the former display name "Python 3", is marked modified and rewritten, so the
+    check sees the failure it guards against."""
+    from browser_check import Browser, find_chromium
+
+    binary = find_chromium()
+    if binary is None:
+        msg = "Chromium not installed (apt-get install chromium): JupyterLab browser test skipped"
+        if os.environ.get("CI"):
+            pytest.fail(msg + " -- but CI must run it (.ci/run installs Chromium)")
+        pytest.skip(msg)
+    name = "04_symmetries_conservation.ipynb"
+    src = lab["root"] / "src" / "04_symmetries_conservation.py"
+    src_before = src.read_bytes()
+    with Browser(binary, timeout=120) as browser:
+        assert _open_and_save(browser, lab, f"{CONTROL}.ipynb") == (True, True), \
+            "control: a notebook with another kernelspec must be marked modified and rewritten"
+        dirty, changed = _open_and_save(browser, lab, name)
+        assert not dirty, f"{name} is marked modified on open in JupyterLab"
+        assert not changed, f"{name} changed when saved from JupyterLab"
+        assert src.read_bytes() == src_before
+        assert not [e for e in browser.errors() if "favicon" not in e], browser.errors()
 
 
 # --- python -m flatlib build ------------------------------------------------------------------
