@@ -199,8 +199,10 @@ def test_balance_is_the_unique_minimal_norm_point_of_the_orbit(widths):
     # unique on the orbit: balancing any rescaled copy lands on the same point
     other = net.rescale(theta, net.random_scales(rng, 0.1, 10.0))
     assert np.allclose(net.balance(other), bal, rtol=1e-10, atol=1e-13)
-    # the conserved-quantity flow route agrees
-    assert np.allclose(net.balance(theta, method="flow"), bal, rtol=1e-8, atol=1e-12)
+    # the conserved-quantity flow route agrees, and keeps the outputs too
+    flow = net.balance(theta, method="flow")
+    assert np.allclose(flow, bal, rtol=1e-8, atol=1e-12)
+    assert np.max(np.abs(net.predict(flow) - net.predict(theta))) <= 1e-12 * np.max(np.abs(net.predict(theta)))
 
 
 def test_balance_agrees_with_core_conserved_flow():
@@ -311,6 +313,26 @@ def test_symmetry_algebra_cross_entropy_adds_logit_shifts(widths):
     theta = rng.standard_normal(p)
     for u in U:
         assert np.isclose(net.f(theta + 3.0 * u), net.f(theta), rtol=1e-13)
+
+
+def test_sparse_generators_as_symmetry_algebra_candidates():
+    # on a digits-sized layer the dense n x n search is out of reach; restricted to the span of
+    # the sparse rescaling generators, every candidate is a symmetry, so all H survive, and a
+    # non-symmetry added to the candidates (a rescaling of one input weight alone) is rejected.
+    import scipy.sparse as sp
+    net, rng = _net((6, 5, 4, 3), seed=14)
+    cands = net.generators(sparse=True)
+    assert len(cands) == net.n_hidden and sp.issparse(cands[0])
+    bogus = np.zeros(net.n)
+    bogus[0] = 1.0
+    S = rng.standard_normal((4 * net.n_hidden + 8, net.n))
+    basis = symmetry_algebra(net.grad, S, candidates=cands + [sp.diags(bogus).tocsr()])
+    assert len(basis) == net.n_hidden
+    found = np.array([B.diagonal() for B in basis])
+    D = net.generator_diagonals()
+    P, _ = np.linalg.qr(found.T)
+    assert np.max(np.abs(D - (D @ P) @ P.T)) < 1e-10            # span(found) = span(D), same dim
+    assert np.linalg.norm(bogus - P @ (P.T @ bogus)) > 0.5        # and the bogus one is not in it
 
 
 # ---------------------------------------------------------------------------
