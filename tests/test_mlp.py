@@ -402,12 +402,20 @@ def test_load_digits_split_and_standardization():
     Xtr, ytr, Xte, yte = load_digits(150, seed=1)
     assert Xtr.shape == (150, 64) and Xte.shape == (1797 - 150, 64)
     assert ytr.dtype.kind == "i" and set(np.unique(ytr)) == set(range(10))
-    assert np.bincount(ytr).min() >= 14                         # stratified: 15 ± 1 per class
+    # stratified: largest-remainder rounding of 150 n_c / 1797, in exact rational arithmetic
+    from fractions import Fraction
+    from sklearn.datasets import load_digits as raw
+    counts = np.bincount(raw(return_X_y=True)[1])
+    q = [Fraction(150 * int(n), 1797) for n in counts]
+    alloc = [int(x) for x in q]                                  # floors
+    for c in sorted(range(10), key=lambda c: (-(q[c] - alloc[c]), c))[:150 - sum(alloc)]:
+        alloc[c] += 1
+    assert np.bincount(ytr).tolist() == alloc
+    assert np.array_equal(np.bincount(yte), counts - alloc)
     assert np.allclose(Xtr.mean(axis=0), 0.0, atol=1e-12)
     sd = Xtr.std(axis=0)
     assert np.all(np.isclose(sd, 1.0) | (sd == 0.0))
     # test inputs use the training statistics: reconstruct the raw pixels (integers 0..16)
-    from sklearn.datasets import load_digits as raw
     Xr, yr = raw(return_X_y=True)
     Rtr, _, Rte, _ = load_digits(150, seed=1, standardize=False)
     mu, s = Rtr.mean(axis=0), Rtr.std(axis=0)
