@@ -233,10 +233,10 @@ def browser():
 
     binary = find_chromium()
     if binary is None:
-        msg = "Chromium not installed (apt-get install chromium): browser test of the book skipped"
+        msg = "Chromium not installed (apt-get install chromium)"
         if os.environ.get("CI"):
-            pytest.fail(msg + " -- but CI must run it (.ci/run installs Chromium)")
-        pytest.skip(msg)
+            pytest.fail(f"{msg}: CI must run the browser test of the book (.ci/run installs Chromium)")
+        pytest.skip(f"{msg}: browser test of the book skipped")
     with Browser(binary) as b:
         yield b
 
