@@ -93,7 +93,8 @@ class MaxVariationResult:
             st = "exact" if self.exact else ("local" if self.upper is None else "bound")
             self.status = st if k == 0 else np.full(np.shape(self.value), st)
         if self.converged is None:
-            ok = np.isin(self.status, ("converged", "exact"))
+            st = np.asarray(self.status)
+            ok = (st == "converged") | (st == "exact")  # (np.isin costs ~25 us per result)
             self.converged = bool(ok) if np.ndim(ok) == 0 else ok
 
     def __repr__(self):
