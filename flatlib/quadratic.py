@@ -63,6 +63,11 @@ class TrustRegionResult:
     hard_case: bool
 
 
+def _is_exact(value, upper):
+    """The certified gap closes to ``_EXACT_RTOL`` relative."""
+    return bool(np.isfinite(upper) and upper - value <= _EXACT_RTOL * upper)
+
+
 def _ratio(ct, den, nz):
     """ct / den, with 0 where ct == 0 (even where den == 0) and inf where only den == 0."""
     if np.all(den > 0):
@@ -91,10 +96,38 @@ def _trs_solve(lam, ct, r):
     sphere along the top eigenspace is a candidate too; the better feasible point is returned.
     """
     n = lam.size
+    mu0 = max(float(lam[-1]), 0.0)
+    amax = float(np.max(np.abs(ct))) if n else 0.0
+    lam_max_abs = float(np.max(np.abs(lam))) if n else 0.0
+    if r == 0.0 or (amax == 0.0 and lam_max_abs == 0.0):
+        return 0.0, np.zeros(n), 0.0, mu0, False
+    # Scale out |lam| and |c|/r: solve for lam/sig, c/(sig r) on the unit ball (no overflow or
+    # underflow in the squares however large or small r is), then scale back.
+    with np.errstate(over="ignore"):
+        sig = max(lam_max_abs, amax * np.sqrt(n) / r)
+    if not np.isfinite(sig):
+        # r below |c| * 1e-308: the quadratic term underflows, the linear term is everything
+        u = ct / amax
+        u *= r / np.linalg.norm(u)
+        val = float(ct @ u + 0.5 * np.sum(lam * u * u))
+        upper = (amax * np.linalg.norm(ct / amax) * r + 0.5 * lam_max_abs * r * r) * (1 + 4 * (n + 4) * _EPS)
+        return val, u, max(upper, val), np.inf, False
+    vn, un, upn, mun, hard = _trs_unit(lam / sig, (ct / sig) / r)
+    u = un * r
+    with np.errstate(over="ignore", invalid="ignore"):
+        val = float(ct @ u + 0.5 * np.sum(lam * u * u))
+    if not np.isfinite(val):
+        val = vn * sig * r * r
+    upper = upn * sig * r * r * (1 + 4 * _EPS)
+    return val, u, max(upper, val), mun * sig, hard
+
+
+def _trs_unit(lam, ct):
+    """:func:`_trs_solve` on the unit ball, for ``max|lam| <= 1`` and ``|ct| <= 1``."""
+    r = 1.0
+    n = lam.size
     lmax = float(lam[-1])
     mu0 = max(lmax, 0.0)
-    if r == 0.0:
-        return 0.0, np.zeros(n), 0.0, mu0, False
     d = lmax - lam                      # >= 0, exactly 0 on the top eigenvalue
     s0 = mu0 - lmax                     # s = mu - lmax >= s0
     nz = ct != 0.0
@@ -139,14 +172,17 @@ def _trs_solve(lam, ct, r):
             a = s
         else:
             b = s
-        if phi == r:
+        if abs(phi - r) <= 2 * _EPS * r:         # converged to rounding
             break
         # Newton on psi = 1/phi - 1/r: psi' = sum(w^2 / (s + d)) / phi^3
-        s3 = float(np.sum(np.divide(w * w, d + s, out=np.zeros(n), where=nz)))
-        new = s + phi * phi * (phi - r) / (r * s3) if s3 > 0 and np.isfinite(phi) else np.nan
-        if not (a <= new <= b):
+        with np.errstate(over="ignore", invalid="ignore"):
+            s3 = float(np.sum(np.divide(w * w, d + s, out=np.zeros(n), where=nz)))
+        newton = 0 < s3 < np.inf and np.isfinite(phi)
+        new = s + phi * phi * (phi - r) / (r * s3) if newton else np.nan
+        if not (a <= new <= b):                  # safeguard: bisection (geometric if wide)
             new = np.sqrt(a * b) if a > 0 and b > 4 * a else 0.5 * (a + b)
-        if abs(new - s) <= 2 * _EPS * s or b - a <= 2 * _EPS * b:
+            newton = False
+        if b - a <= 8 * _EPS * b or (newton and abs(new - s) <= 8 * _EPS * s):
             break
         s, w = new, None
     if w is None:
@@ -239,7 +275,7 @@ def trust_region_max(Q, g, r, *, full_output=False):
     u = V @ ut
     if not full_output:
         return val, u
-    return TrustRegionResult(float(val), u, float(upper), float(mu), bool(upper - val <= _EXACT_RTOL * upper),
+    return TrustRegionResult(float(val), u, float(upper), float(mu), _is_exact(val, upper),
                              bool(hard))
 
 
@@ -378,7 +414,7 @@ class Quadratic:
         upper = max(np.nanmax([up[2], dn[2]]), val)
         return QuadraticVariationResult(val, x + u, float(upper), max(up[0], 0.0) if up[1] is not None else np.nan,
                                         max(dn[0], 0.0) if dn[1] is not None else np.nan,
-                                        bool(upper - val <= _EXACT_RTOL * upper))
+                                        _is_exact(val, upper))
 
     def max_variation(self, x, r, side="both"):
         """Exact ``(value, argmax)`` of the maximal variation at ``x`` with radius ``r``.
