@@ -8,6 +8,8 @@ as they converge.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._validate import _short, check_callable, real_scalar
@@ -214,24 +216,28 @@ def _spg_min(fun, grad, U0, r, tol=1e-10, max_iter=500, memory=8):
     gn = _rownorm(G)
     alpha = r / np.maximum(gn, 1e-150)
     hist = np.repeat(F[:, None], memory, axis=1)
-    stop_step = np.sqrt(tol) * r
+    stop_step = math.sqrt(tol) * r
     stop2 = stop_step * stop_step
     total = 0
 
     def keep_only(keep):
-        """Retire the rows not in ``keep`` (their current point and value are final)."""
-        nonlocal U, F, G, T, ON, TT, alpha, hist, rows
-        gone = ~keep
+        """Retire the rows not in ``keep`` (their current point and value are final);
+        returns the indices of the kept rows. (G is not kept: off the active constraint it
+        equals T, and on it only T is used.)"""
+        nonlocal U, F, T, ON, TT, alpha, hist, rows
+        gone = np.flatnonzero(~keep)
         out_U[rows[gone]] = U[gone]
         out_F[rows[gone]] = F[gone]
-        U, F, G, T, ON, TT = U[keep], F[keep], G[keep], T[keep], ON[keep], TT[keep]
-        alpha, hist, rows = alpha[keep], hist[keep], rows[keep]
+        idx = np.flatnonzero(keep)
+        U, F, T, ON, TT = U[idx], F[idx], T[idx], ON[idx], TT[idx]
+        alpha, hist, rows = alpha[idx], hist[idx], rows[idx]
+        return idx
 
     live = gn > 0
     if np.count_nonzero(live) != k:
         keep_only(live)
     # Rows of T equal those of G off the active constraint, and alpha <= 1e3 r / |T| always,
-    # so the direction is T and the step alpha for every row.
+    # so the direction is T and the step alpha for every row (and G.D = T.D off the constraint).
     for it in range(max_iter):
         if rows.size == 0:
             break
@@ -243,14 +249,14 @@ def _spg_min(fun, grad, U0, r, tol=1e-10, max_iter=500, memory=8):
         D = Ut - U
         dd = _rowdot(D, D)
         dn = np.sqrt(dd)
-        gd = np.where(ON, -alpha * TT, _rowdot(G, D))
+        gd = np.where(ON, -alpha * TT, _rowdot(T, D))
         keep = (dn > stop_step) & (gd < 0)
         nk = np.count_nonzero(keep)
         if nk != rows.size:
-            keep_only(keep)
+            idx = keep_only(keep)
             if nk == 0:
                 break
-            Ut, D, dd, dn, gd = Ut[keep], D[keep], dd[keep], dn[keep], gd[keep]
+            Ut, D, dd, dn, gd = Ut[idx], D[idx], dd[idx], dn[idx], gd[idx]
         total += nk
         fref = np.maximum.reduce(hist, axis=1)
         Ft = fun(Ut, rows)
@@ -306,7 +312,7 @@ def _spg_min(fun, grad, U0, r, tol=1e-10, max_iter=500, memory=8):
         tiny = ss <= stop2
         if np.count_nonzero(tiny):  # the value stalls after a tiny step
             small |= tiny & (np.abs(Fn - F) <= tol * np.maximum(np.abs(Fn), 1e-300))
-        U, F, G, T, ON, TT = Un, Fn, Gn, Tn, ONn, TTn
+        U, F, T, ON, TT = Un, Fn, Tn, ONn, TTn
         hist[:, it % memory] = Fn  # circular buffer of the last `memory` values
         if np.count_nonzero(small):
             keep_only(~small)
