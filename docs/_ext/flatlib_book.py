@@ -27,6 +27,7 @@ from pathlib import Path
 
 from docutils import nodes
 from sphinx import addnodes
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
@@ -227,7 +228,7 @@ def write_sources(app, config=None):
     # contributor documentation
     contributing = ROOT / "CONTRIBUTING.md"
     if contributing.exists():
-        page = "```{include} ../CONTRIBUTING.md\n:relative-images:\n:relative-docs: ..\n```\n"
+        page = "```{include} ../CONTRIBUTING.md\n:relative-images:\n```\n"
     else:
         page = ("# Contributing\n\n```{include} ../notebooks/CONVENTIONS.md\n:heading-offset: 1\n```\n")
     _write(DOCS / "contributing.md", page)
@@ -322,6 +323,45 @@ def resolve_alias(app, env, node, contnode):
     return None
 
 
+class RepositoryLinks(SphinxPostTransform):
+    """Links between repository files in the included README / CONTRIBUTING / notebooks.
+
+    On GitHub ``[guide](CONTRIBUTING.md)`` in the README is a link to a file; in the book it
+    becomes a link to the page that shows that file (``CONTRIBUTING.md`` -> contributing,
+    ``README.md`` -> the landing page, ``notebooks/NN.ipynb`` -> its page). A repository file
+    without a page (a script, a folder) keeps its text without a link. A link to a file that
+    does not exist is left to MyST, which reports it (an error under ``-W``).
+    """
+
+    default_priority = 8          # before MyST's reference resolver (9)
+    PAGES = {"README.md": "index", "CONTRIBUTING.md": "contributing"}
+
+    def run(self, **kwargs):
+        docname = self.env.docname
+        base = NOTEBOOKS if docname.startswith("notebooks/") else ROOT
+        for node in list(self.document.findall(addnodes.pending_xref)):
+            if node.get("reftype") != "myst" or node.get("refdomain") == "doc":
+                continue
+            target = node.get("reftarget", "")
+            if not target or ":" in target or target.startswith("#"):
+                continue
+            path = (base / target.split("#", 1)[0]).resolve()
+            if not path.exists() or ROOT not in path.parents:
+                continue
+            rel = path.relative_to(ROOT).as_posix()
+            page = self.PAGES.get(rel)
+            if page is None and rel.startswith("notebooks/") and path.suffix == ".ipynb":
+                page = f"notebooks/{path.stem}"
+            content = node[0].deepcopy() if len(node) else nodes.literal(target, target)
+            if page is not None and page in self.env.all_docs:
+                ref = nodes.reference("", "", internal=True,
+                                      refuri=self.app.builder.get_relative_uri(docname, page))
+                ref += content
+                node.replace_self(ref)
+            else:
+                node.replace_self(content)
+
+
 def skip_data_members(app, what, name, obj, skip, options):
     """Classes list their methods and properties; data fields are in the Attributes section."""
     if what == "class" and not (inspect.isroutine(obj) or isinstance(obj, property)):
@@ -335,6 +375,7 @@ def setup(app):
     app.connect("doctree-read", add_functions_used)
     app.connect("missing-reference", resolve_alias)
     app.connect("autodoc-skip-member", skip_data_members)
+    app.add_post_transform(RepositoryLinks)
     # after numpydoc (priority 500) has turned the numpy sections into reST
     app.connect("autodoc-process-docstring", add_used_in, priority=600)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
