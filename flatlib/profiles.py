@@ -483,22 +483,18 @@ def _max_variation_quadratic(q, x, radius, radii, scalar, side):
     up = np.full(k, np.nan)
     down = np.full(k, np.nan)
     argmax = np.zeros((k, q.n))
+    upper = np.zeros(k)
+    exact = True
     for i, r in enumerate(radii):
-        (u, uu), (d, ud) = q._sides(x, float(r))
-        u, d = max(u, 0.0), max(d, 0.0)
-        if side in ("both", "up"):
-            up[i] = u
-        if side in ("both", "down"):
-            down[i] = d
-        if side == "up" or (side == "both" and u >= d):
-            value[i], argmax[i] = u, x + uu
-        else:
-            value[i], argmax[i] = d, x + ud
-    msg = "exact: trust-region subproblems of the quadratic"
+        res = q.max_variation_with_bound(x, float(r), side=side)   # upper: the duals' bound
+        value[i], argmax[i], upper[i], up[i], down[i] = res.value, res.argmax, res.upper, res.up, res.down
+        exact = exact and res.exact
+    msg = ("exact: trust-region subproblems of the quadratic, certified to 1e-12 by their duals" if exact
+           else "trust-region subproblems of the quadratic; the dual bound leaves a gap above 1e-12")
     if scalar:
-        return MaxVariationResult(float(value[0]), argmax[0], float(value[0]), float(up[0]), float(down[0]),
-                                  float(radii[0]), side, 0, 0, True, msg)
-    return MaxVariationResult(value, argmax, value.copy(), up, down, radii, side, 0, 0, True, msg)
+        return MaxVariationResult(float(value[0]), argmax[0], float(upper[0]), float(up[0]), float(down[0]),
+                                  float(radii[0]), side, 0, 0, exact, msg)
+    return MaxVariationResult(value, argmax, upper, up, down, radii, side, 0, 0, exact, msg)
 
 
 # ---------------------------------------------------------------------------
