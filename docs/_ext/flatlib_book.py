@@ -212,8 +212,13 @@ def write_sources(app, config=None):
             shutil.copyfile(src, dst)
     # API reference
     api = DOCS / "api"
-    shutil.rmtree(api / "generated", ignore_errors=True)   # autosummary rewrites its stubs
     modules = public_modules()
+    # autosummary (re)writes one stub per documented object; drop stubs of objects gone
+    # (not the whole folder: a concurrent build in the same checkout may be reading it)
+    stubs = {f"{m}.{name}.rst" for m in modules for name, _ in _members(m)[0]}
+    for old in (api / "generated").glob("*.rst"):
+        if old.name not in stubs:
+            old.unlink(missing_ok=True)
     index = ["API reference", "=============", "",
              "Every public function and class of flatlib, documented where it is defined: its",
              "mathematics, its parameters and a runnable example, and the notebooks that call it.",
@@ -296,7 +301,10 @@ def resolve_alias(app, env, node, contnode):
     """Resolve a reference to a flatlib object by another name than where it is documented.
 
     ``:func:`flatlib.max_variation``` (a re-export) or ``:func:`max_variation``` written in a
-    module that imports it point to the page of ``flatlib.profiles.max_variation``.
+    module that imports it point to the page of ``flatlib.profiles.max_variation``. Tried in
+    turn: the name as written; in the current module (and class); for a bare method name in a
+    module docstring, the one public class of the module that has it; in the enclosing
+    packages. A name none of these finds stays unresolved (an error under ``-W``).
     """
     if node.get("refdomain") != "py":
         return None
@@ -312,6 +320,9 @@ def resolve_alias(app, env, node, contnode):
             owners = [n for n, _ in _members(module)[0] if hasattr(_resolve(f"{module}.{n}"), target)]
             if len(owners) == 1:
                 candidates.append(f"{module}.{owners[0]}.{target}")
+        # a name the enclosing packages export (``MLP.balance`` in a module of flatlib.problems)
+        parts = module.split(".")
+        candidates += [".".join(parts[:i] + [target]) for i in range(len(parts) - 1, 0, -1)]
     for path in candidates:
         if not path.startswith(PACKAGE):
             continue
