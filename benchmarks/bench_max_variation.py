@@ -8,7 +8,7 @@ direction and random points on the sphere), keeping the best.
 
 The quadratic_general cases take their exact value from the Lagrangian dual of the two
 trust-region subproblems (``trs_dual``, written here, no flatlib code). Times are CPU times
-of this process (best of 3 runs, 1 for n = 1000).
+of this process (best of 5 runs for both solvers, 1 for n = 1000).
 
 Prints one line per case and, last, the summary line
     speedup_vs_scipy=<median time ratio> max_rel_err=<worst relative error of flatlib vs closed form>
@@ -183,7 +183,7 @@ def main(quick=False):
     for name, f, grad, x, r, exact in cases:
         n = x.size
         n_starts = 8 if n <= 100 else 2
-        repeat = 3 if n <= 100 else 1
+        repeat = 5 if n <= 100 else 1  # the same count for both solvers
         fs = lambda y: float(f(y))
         res, t_ours = timed(lambda: max_variation(f, x, r, grad=grad, n_starts=n_starts, rng=0,
                                                   vectorized=True), repeat)
