@@ -259,6 +259,11 @@ def test_notebook_opened_in_a_browser_is_not_modified(lab):
     name = "04_symmetries_conservation.ipynb"
     src = lab["root"] / "src" / "04_symmetries_conservation.py"
     src_before = src.read_bytes()
+    try:
+        lab["call"]("GET", f"/api/contents/{name}?type=notebook&content=0")
+        lab["call"]("GET", f"/api/contents/{name}?type=notebook&content=1")
+    except urllib.error.HTTPError as exc:
+        pytest.fail(f"JupyterLab refuses to open {name} (HTTP {exc.code}); {FIX.format(name=Path(name).stem)}")
     with Browser(binary, timeout=120) as browser:
         assert _open_and_save(browser, lab, f"{CONTROL}.ipynb") == (True, True), \
             "control: a notebook with another kernelspec must be marked modified and rewritten"
