@@ -26,12 +26,27 @@
 #
 # **Duality.** The two profiles are generalized inverses of each other:
 # $$\bar f(x,d)=\inf\{r\geq0:\ f^\circ(x,r)\geq d\},\qquad f^\circ(x,r)=\sup\{d>0:\ \bar f(x,d)\leq r\}.$$
-# Hence $f^\circ(x,r)\sim c\,r^a$ as $r\to0$ if and only if $\bar f(x,d)\sim (d/c)^{1/a}$ as $d\to0$.
+# Here the *generalized inverse* of a nondecreasing function $\varphi$ is
+# $\varphi^-(d)=\inf\{r:\ \varphi(r)\geq d\}$: the ordinary inverse when $\varphi$ is continuous and
+# increasing, and still defined when $\varphi$ has flat stretches (where $\varphi^-$ jumps) or jumps
+# (where $\varphi^-$ is flat). Hence $f^\circ(x,r)\sim c\,r^a$ as $r\to0$ if and only if
+# $\bar f(x,d)\sim (d/c)^{1/a}$ as $d\to0$.
 #
-# **Flatness order and constant.** For a definable (e.g. semialgebraic) $f$ the profile has a
-# leading term $f^\circ(x,r)=c\,r^a+o(r^a)$ with $a,c>0$ ($a$ rational for semialgebraic $f$):
-# $(a,c)$ are the flatness order and constant. A larger order, or the same order and a smaller
-# constant, means flatter. For a $C^2$ function at a critical point, $a=2$ and
+# **Definable functions.** An *o-minimal structure* is a family of subsets of the spaces
+# $\mathbb R^n$, closed under finite unions, complements, products and projections, in which every
+# subset of $\mathbb R$ is a finite union of points and intervals; a function is *definable* in it
+# when its graph belongs to it. Examples: the semialgebraic sets (finitely many polynomial equations
+# and inequalities), the globally subanalytic sets, and $\mathbb R_{\exp}$, which adds the graph of
+# $\exp$. If $f$ is definable, so is $r\mapsto f^\circ(x,r)$, and a definable function of one
+# variable is eventually monotone and of constant sign: two profiles cannot cross infinitely often.
+#
+# **Flatness order and constant.** If moreover the structure is *polynomially bounded* (every
+# definable function of one variable is bounded by a power near $0$, as for semialgebraic and globally
+# subanalytic $f$), the profile has a leading term $f^\circ(x,r)=c\,r^a+o(r^a)$ with $a,c>0$ ($a$
+# rational for semialgebraic $f$): $(a,c)$ are the flatness order and constant. A larger order, or the
+# same order and a smaller constant, means flatter. Definability alone is not enough:
+# $e^{-1/t^2}$ is definable in $\mathbb R_{\exp}$ but flatter than every power of $t$, so it has no
+# order (checked below). For a $C^2$ function at a critical point, $a=2$ and
 # $c=\tfrac12\|\nabla^2 f(x)\|_2$ (this is where flatness meets Hessian sharpness).
 #
 # **Flatness preorder.** $x$ is *at least as flat as* $y$ ($x\preceq y$) when
@@ -41,13 +56,16 @@
 # (`mode="asymptotic"`). A *flat minimum* is a local minimum at least as flat as every nearby local
 # minimum.
 #
-# `flatlib.max_variation` computes $f^\circ$ by a multistart spectral projected gradient ascent on the
-# ball (its value is attained, hence a certified lower bound); `flatlib.level_distance` computes
-# $\bar f$ through the duality, by root finding on $r\mapsto f^\circ(x,r)-d$.
+# `flatlib.max_variation` computes $f^\circ$ by a multistart *spectral projected gradient* ascent on
+# the ball: gradient steps projected back onto the ball, with Barzilai–Borwein ("spectral") step
+# lengths. Its value is attained at a point of the ball, hence a certified *lower* bound; given a
+# Lipschitz or Hessian bound it also returns a certified upper bound (see the narrow bump below).
+# `flatlib.level_distance` computes $\bar f$ through the duality, by root finding on
+# $r\mapsto f^\circ(x,r)-d$.
 
 # %% tags=["parameters"]
 seed = 0                      # seed of the random starts of max_variation / level_distance
-minima = [(1.0, 1.0), (2.0, 0.5), (1.0 / 3.0, 3.0)]   # minima (a, 1/a) of f = 1/2 (xy - 1)^2
+minima = [(1.0, 1.0), (2.0, 0.5), (1.0 / 3.0, 3.0)]   # minima (t, 1/t) of f = 1/2 (xy - 1)^2
 r_ball = 0.25                 # radius of the balls drawn in figure (a)
 d_level = 0.02                # level gap d of figure (a): level set {f = d}
 fit_radii = (1e-4, 1e-2, 9)   # geomspace(*fit_radii): radii of the log-log fits
@@ -56,6 +74,10 @@ n_levels = 12                 # number of level gaps d in the duality figure
 level_range = (1e-6, 1e-1)    # geomspace(*level_range, n_levels)
 n_dense = 400                 # radii of the dense profile (generalized inverse)
 n_certify = 401               # grid points per axis of the certified bracket
+bump_width = 0.05             # width sigma of the narrow bump
+bump_distance = 0.8           # distance |c| of the bump's centre from x = 0
+bump_budgets = (10, 30, 100, 300, 700, 1000, 1500, 2000, 2500, 3000)   # budgets (max_evals) of the bracket
+flat_radii = (0.1, 1.0, 21)   # geomspace(*flat_radii): radii of the fit of exp(-1/t^2)
 osc_shift = 1.0               # position of the second minimum of the oscillating example
 osc_radii = (1e-8, 1e-1, 41)  # geomspace(*osc_radii): comparison grid of the oscillating example
 fast = False                  # True: coarser dense grids (smoke runs)
@@ -93,9 +115,9 @@ labels = [f"({p[0]:.3g}, {p[1]:.3g})" for p in points]
 # %% [markdown]
 # ## The two profiles on $f(x,y)=\tfrac12(xy-1)^2$
 #
-# The global minima form the hyperbola $xy=1$. At a minimum $(a,1/a)$ the gradient of $xy-1$ is
-# $(1/a,a)$, so the Hessian is $(1/a,a)(1/a,a)^\top=\begin{pmatrix}1/a^2&1\\1&a^2\end{pmatrix}$ with
-# $\lambda_{\max}=a^2+1/a^2$: the balanced minimum $(1,1)$ has the smallest Hessian, and it should
+# The global minima form the hyperbola $xy=1$. At a minimum $(t,1/t)$ the gradient of $xy-1$ is
+# $(1/t,t)$, so the Hessian is $(1/t,t)(1/t,t)^\top=\begin{pmatrix}1/t^2&1\\1&t^2\end{pmatrix}$ with
+# $\lambda_{\max}=t^2+1/t^2$: the balanced minimum $(1,1)$ has the smallest Hessian, and it should
 # be the flattest. Figure (a) draws, at three minima, the ball $B(x,r)$ with the point where $f$ is
 # largest on it (the maximizer of $f^\circ(x,r)$), and the nearest point of the level set
 # $\{f=d\}$ (returned by `level_distance(...).nearest`), at distance $\bar f(x,d)$.
@@ -103,7 +125,7 @@ labels = [f"({p[0]:.3g}, {p[1]:.3g})" for p in points]
 # %%
 mv_ball = [max_variation(f, p, r_ball, grad=grad_f, rng=seed) for p in points]
 ld_ball = [level_distance(f, p, d_level, grad=grad_f, rng=seed) for p in points]
-lam_max = [p[0] ** 2 + p[1] ** 2 for p in points]   # = a^2 + 1/a^2 at (a, 1/a)
+lam_max = [p[0] ** 2 + p[1] ** 2 for p in points]   # = t^2 + 1/t^2 at (t, 1/t)
 
 print(f"r = {r_ball}, d = {d_level}")
 print(f"{'minimum':>14} {'lambda_max':>10} {'f°(x,r)':>10} {'f¯(x,d)':>10}")
@@ -159,35 +181,133 @@ ax.legend(loc="upper right", fontsize=8, framealpha=0.95)
 show(fig, "01_contour_balls_levels")
 
 # %% [markdown]
+# *What to see:* the balanced minimum $(1,1)$ sits in the widest part of the valley, so its ball
+# climbs least (its maximizer is lowest) and the level set $\{f=d\}$ is farthest from it.
+
+# %% [markdown]
 # **A certified check.** `max_variation` is a local search from several starts: its value is
 # attained at `argmax`, so it is a lower bound of $f^\circ(x,r)$. In two dimensions an exact
 # reference is cheap: `certified_max_variation` evaluates $f$ on a grid of spacing $h$ covering the
 # ball (points outside projected onto it) and, given a Lipschitz constant $L$ of $f$ on the ball,
 # brackets $f^\circ(x,r)$ between the grid maximum and the grid maximum plus $Lh\sqrt2/2$. On the
-# ball around $(a,b)$, $ab=1$, the product $xy$ stays between $(a-r)(b-r)$ and $(a+r)(b+r)$ (both
-# factors stay positive here), and $\|(y,x)\|\le\|(a,b)\|+r$, so
-# $L=\max\big(|(a+r)(b+r)-1|,\,|(a-r)(b-r)-1|\big)\,(\|(a,b)\|+r)$ bounds $\|\nabla f\|=|xy-1|\,\|(y,x)\|$.
+# ball around $(p_1,p_2)$, $p_1p_2=1$, the product $xy$ stays between $(p_1-r)(p_2-r)$ and
+# $(p_1+r)(p_2+r)$ (both factors stay positive here), and $\|(y,x)\|\le\|(p_1,p_2)\|+r$, so
+# $L=\max\big(|(p_1+r)(p_2+r)-1|,\,|(p_1-r)(p_2-r)-1|\big)\,(\|(p_1,p_2)\|+r)$ bounds
+# $\|\nabla f\|=|xy-1|\,\|(y,x)\|$ (in this notebook $L$ always denotes this Lipschitz constant).
 
 # %%
 f_batch = lambda Y: 0.5 * (Y[:, 0] * Y[:, 1] - 1.0) ** 2   # f on a batch of points (k, 2)
 print(f"r = {r_ball}, grid {n_certify} x {n_certify}")
 print(f"{'minimum':>14} {'lower':>10} {'f°(x,r)':>10} {'upper':>10}")
 for lab, p, mv in zip(labels, points, mv_ball):
-    a, b = p
-    assert a - r_ball > 0 and b - r_ball > 0
-    L = max(abs((a + r_ball) * (b + r_ball) - 1), abs((a - r_ball) * (b - r_ball) - 1)) * (np.hypot(a, b) + r_ball)
+    p1, p2 = p
+    assert p1 - r_ball > 0 and p2 - r_ball > 0
+    L = max(abs((p1 + r_ball) * (p2 + r_ball) - 1), abs((p1 - r_ball) * (p2 - r_ball) - 1)) * (np.hypot(p1, p2) + r_ball)
     br = certified_max_variation(f_batch, p, r_ball, lipschitz=L, points_per_axis=n_certify, vectorized=True)
     print(f"{lab:>14} {br.lower:10.6f} {mv.value:10.6f} {br.upper:10.6f}")
     assert br.lower <= mv.value * (1 + 1e-12) and mv.value <= br.upper   # the local search is inside
 
 # %% [markdown]
+# ## What "lower bound" means: a narrow bump
+#
+# A local search only sees the hills its starts climb. Take a narrow Gaussian bump of width
+# $\sigma=0.05$ centred at $c$, $\|c\|=0.8$, on a gentle slope,
+# $$f_{\rm b}(y)=e^{-\|y-c\|^2/(2\sigma^2)}+0.1\,y_1,\qquad x=0,\ r=1 .$$
+# Every start of the ascent climbs the slope to $(1,0)$, where $f_{\rm b}\approx0.1$: the local value
+# is a true lower bound, but far from $f_{\rm b}^\circ(0,1)\approx1.06$ (the top of the bump), and
+# nothing in it says so. A bound on the Hessian turns it into a bracket that closes: the Gaussian's
+# Hessian is $e^{-\|d\|^2/(2\sigma^2)}(dd^\top/\sigma^4-I/\sigma^2)$, $d=y-c$, whose eigenvalues lie in
+# $[-1/\sigma^2,\,2e^{-3/2}/\sigma^2]$, and the linear part adds none, so $H=1/\sigma^2$ bounds
+# $\|\nabla^2 f_{\rm b}\|_2$ everywhere. With `hess_bound=H`, `max_variation` runs a branch and bound
+# over the ball (boxes, a Taylor bound per box, the local ascent as the incumbent) until
+# $\text{upper}-\text{value}\leq10^{-3}\,\text{value}$.
+
+# %%
+c_bump = bump_distance * np.array([0.75, np.sqrt(1.0 - 0.75 ** 2)])
+H_bump = 1.0 / bump_width ** 2
+
+
+def bump(Y):
+    """f_b on a batch Y of shape (k, 2) (or one point): narrow Gaussian at c_bump plus 0.1 y_1."""
+    return np.exp(-((Y - c_bump) ** 2).sum(-1) / (2 * bump_width ** 2)) + 0.1 * Y[..., 0]
+
+
+x_bump, r_bump = np.zeros(2), 1.0
+local_bump = max_variation(bump, x_bump, r_bump, vectorized=True, rng=seed)   # local search: a lower bound
+closed_bump = max_variation(bump, x_bump, r_bump, vectorized=True, hess_bound=H_bump, rng=seed)
+xy = lambda y: f"({y[0]:.3f}, {y[1]:.3f})"
+print(f"local search alone : f° >= {local_bump.value:.4f} (status: {local_bump.status})")
+print(f"closed bracket     : value = {closed_bump.value:.4f} <= f° <= upper, attained at y = {xy(closed_bump.argmax)} "
+      f"(status: {closed_bump.status})")
+print("certified: upper - value <= 1e-3 value:", bool(closed_bump.upper - closed_bump.value <= 1e-3 * closed_bump.value))
+assert local_bump.status == "local" and local_bump.upper is None
+assert abs(local_bump.value - 0.1) <= 1e-6                          # stuck on the slope
+assert closed_bump.status == "converged"
+assert closed_bump.value <= closed_bump.upper <= closed_bump.value * (1 + 1e-3)
+assert np.linalg.norm(closed_bump.argmax - x_bump) <= r_bump * (1 + 1e-12)
+assert abs(bump(closed_bump.argmax) - bump(x_bump) - closed_bump.value) <= 1e-12
+assert np.linalg.norm(closed_bump.argmax - c_bump) <= bump_width     # the top of the bump
+
+# the same bracket under growing evaluation budgets: valid at every budget, closed at the last ones
+budget_runs = [max_variation(bump, x_bump, r_bump, vectorized=True, hess_bound=H_bump, rng=seed,
+                             rtol=1e-5, max_evals=m) for m in bump_budgets]
+ev = np.array([b.nfev for b in budget_runs])
+lo_b = np.array([b.value for b in budget_runs])
+up_b = np.array([b.upper for b in budget_runs])
+assert np.all(lo_b <= closed_bump.upper) and np.all(up_b >= closed_bump.value)   # brackets all intersect
+assert budget_runs[0].status == "budget" and budget_runs[-1].status == "converged"
+
+# %%
+fig, axs = plt.subplots(1, 2, figsize=(11, 4.6))
+ax = axs[0]
+gb = np.linspace(-1.05, 1.05, 421)
+XB, YB = np.meshgrid(gb, gb)
+FB = bump(np.stack([XB, YB], axis=-1))
+FB = np.where(XB ** 2 + YB ** 2 <= 1.0, FB, np.nan)
+im = ax.imshow(FB, extent=(gb[0], gb[-1], gb[0], gb[-1]), origin="lower", cmap="Greys", vmin=-0.2, vmax=1.2)
+cb = fig.colorbar(im, ax=ax, shrink=0.8, pad=0.02)
+cb.set_label(r"$f_{\rm b}(y)$")
+ax.grid(False)
+th = np.linspace(0.0, 2.0 * np.pi, 300)
+ax.plot(np.cos(th), np.sin(th), color="tab:blue", lw=1.2, label=r"ball $B(0,1)$")
+ax.plot(*x_bump, "k+", ms=9, mew=1.5, label="centre $x=0$")
+ax.plot(*local_bump.argmax, "o", color="tab:orange", ms=8, mfc="none", mew=2,
+        label=rf"local search: $f_{{\rm b}}^\circ\geq{local_bump.value:.2f}$")
+ax.plot(*closed_bump.argmax, "*", color="tab:red", ms=14, mfc="none", mew=1.5,
+        label=rf"branch and bound: $f_{{\rm b}}^\circ\approx{closed_bump.value:.3f}$")
+ax.set_aspect("equal")
+ax.set_xlabel("$y_1$")
+ax.set_ylabel("$y_2$")
+ax.set_title(r"(d) narrow bump ($\sigma=%g$): where each method ends" % bump_width)
+ax.legend(fontsize=8, loc="lower left", framealpha=0.95)
+ax = axs[1]
+ax.fill_between(ev, lo_b, up_b, color="tab:red", alpha=0.15, step=None, label="bracket")
+ax.semilogy(ev, up_b, "v-", color="tab:red", ms=5, label="certified upper bound")
+ax.semilogy(ev, lo_b, "^-", color="tab:blue", ms=5, label="attained value (lower bound)")
+ax.axhline(local_bump.value, color="tab:orange", lw=1.0, ls="--", label="local search alone")
+ax.annotate("Taylor bound on the whole ball", (ev[0], up_b[0]),
+            textcoords="offset points", xytext=(14, -2), fontsize=8, va="center",
+            arrowprops=dict(arrowstyle="-", lw=0.6, color="0.3"))
+ax.set_xlabel("evaluations of $f_{\\rm b}$ (local search included)")
+ax.set_ylim(0.05, 400)
+ax.set_ylabel(r"bounds on $f_{\rm b}^\circ(0,1)$")
+ax.set_title(r"(d') the bracket closes as the budget grows")
+ax.legend(fontsize=8, loc="upper right")
+show(fig, "01_bump_bracket")
+
+# %% [markdown]
+# *What to see:* the local search stops on the slope at $(1,0)$ with the value $0.1$; the branch and
+# bound finds the top of the bump (the star) and its bracket closes on $f_{\rm b}^\circ(0,1)\approx1.06$
+# within a few thousand evaluations: until it closes, the local value is only a lower bound.
+
+# %% [markdown]
 # ## Flatness order and constant at the minima
 #
-# Since $f$ is $C^2$ and $(a,1/a)$ is a critical point, $f^\circ(x,r)=\tfrac12\lambda_{\max}r^2+o(r^2)$
-# with $\tfrac12\lambda_{\max}=\tfrac12(a^2+1/a^2)$. More precisely, on the circle
-# $y=x+r(\cos\theta,\sin\theta)$ one has $xy-1=r(\cos\theta/a+a\sin\theta)+\tfrac{r^2}2\sin2\theta$,
-# which gives $f^\circ(x,r)=\tfrac12L^2r^2+r^3/L+O(r^4)$ with $L^2=a^2+1/a^2$: the relative
-# correction $2r/L^3$ is at most $0.71\,r$. `flatness_order` fits $\log f^\circ=\log c+a\log r$ on radii
+# Since $f$ is $C^2$ and $(t,1/t)$ is a critical point, $f^\circ(x,r)=\tfrac12\lambda_{\max}r^2+o(r^2)$
+# with $\lambda_{\max}=t^2+1/t^2$. More precisely, on the circle
+# $y=x+r(\cos\theta,\sin\theta)$ one has $xy-1=r(\cos\theta/t+t\sin\theta)+\tfrac{r^2}2\sin2\theta$,
+# which gives $f^\circ(x,r)=\tfrac12\lambda_{\max}r^2+r^3/\sqrt{\lambda_{\max}}+O(r^4)$: the relative
+# correction $2r/\lambda_{\max}^{3/2}$ is at most $0.71\,r$. `flatness_order` fits $\log f^\circ=\log c+a\log r$ on radii
 # from $10^{-4}$ to $10^{-2}$, so the fitted constant may exceed $\tfrac12\lambda_{\max}$ by about 1%:
 # we check it to 2%, the order to $5\cdot10^{-3}$, and the constant refitted with the order fixed at
 # the rational value 2 (on the smaller radii) to $10^{-3}$.
@@ -217,26 +337,31 @@ fig, axs = plt.subplots(1, 2, figsize=(11, 4.4))
 colors = ["tab:green", "tab:orange", "tab:purple"]
 for lab, p, fo, lam, col in zip(labels, points, fits, lam_max, colors):
     prof = max_variation(f, p, r_plot, grad=grad_f, rng=seed).value
-    axs[0].loglog(r_plot, prof, color=col, lw=1.8,
-                  label=rf"$x={lab}$: order {fo.order:.3f}, constant {fo.constant:.3f}")
-    axs[0].loglog(r_plot, fo.constant * r_plot ** fo.order, color="k", lw=0.8, ls=":")
+    axs[0].loglog(r_plot, prof, color=col, lw=4.0, alpha=0.45,
+                  label=rf"$x={lab}$: $a={fo.order:.3f}$, $c={fo.constant:.3f}$")
+    axs[0].loglog(r_plot, fo.constant * r_plot ** fo.order, color="k", lw=0.9, ls=":")
     axs[1].semilogx(r_plot, prof / r_plot ** 2, color=col, lw=1.8, label=rf"$x={lab}$")
     axs[1].axhline(lam / 2, color=col, lw=0.9, ls="--")
     axs[1].plot(fo.radii, fo.values / fo.radii ** 2, "o", color=col, ms=3)
 for ax in axs:
     ax.axvspan(radii_fit[0], radii_fit[-1], color="0.9", zorder=0)
     ax.set_xlabel("radius $r$")
-axs[0].plot([], [], color="k", ls=":", lw=0.8, label=r"fitted $c\,r^a$")
+axs[0].plot([], [], color="k", ls=":", lw=0.9, label=r"fitted $c\,r^a$ (drawn over each profile)")
 axs[0].fill_between([], [], color="0.9", label="fit range")
 axs[0].set_ylabel(r"$f^\circ(x,r)$")
-axs[0].set_title(r"(b) maximal variation at three minima of $\frac{1}{2}(xy-1)^2$")
+axs[0].set_title(r"(b) $f^\circ(x,r)$ at three minima; order $a$, constant $c$")
 axs[0].legend(fontsize=8, loc="upper left")
-axs[1].plot([], [], color="0.3", ls="--", lw=0.9, label=r"$\frac{1}{2}\lambda_{\max}=\frac{1}{2}(a^2+1/a^2)$")
+axs[1].plot([], [], color="0.3", ls="--", lw=0.9, label=r"$\frac{1}{2}\lambda_{\max}=\frac{1}{2}(t^2+1/t^2)$ at $x=(t,1/t)$")
 axs[1].plot([], [], "o", color="0.3", ms=3, label="radii of the fit")
 axs[1].set_ylabel(r"$f^\circ(x,r)\,/\,r^2$")
 axs[1].set_title(r"(b') $f^\circ(x,r)/r^2\to\frac{1}{2}\lambda_{\max}$ as $r\to0$")
 axs[1].legend(fontsize=8, loc="center left", bbox_to_anchor=(0.0, 0.62))
 show(fig, "01_profiles_loglog")
+
+# %% [markdown]
+# *What to see:* on log–log axes the three profiles are parallel lines of slope $a=2$, each under its
+# fitted $c\,r^a$ (dotted); divided by $r^2$ they flatten onto $\tfrac12\lambda_{\max}$ as $r\to0$, in
+# the order of $\lambda_{\max}$, and bend up only beyond $r\approx0.05$.
 
 # %% [markdown]
 # ## The duality of the two profiles
@@ -291,7 +416,7 @@ assert np.all([abs(f(q) - d) <= 1e-9 * d for q, d in zip(ld.nearest, deltas)])
 # %%
 fig, axs = plt.subplots(1, 2, figsize=(10, 4.2))
 ax = axs[0]
-ax.loglog(deltas, inv, color="tab:blue", lw=2.5, alpha=0.6, label=r"$\inf\{r: f^\circ(x,r)\geq d\}$ (dense profile)")
+ax.loglog(deltas, inv, color="tab:blue", lw=2.5, alpha=0.6, label=r"$\inf\{r: f^\circ(x,r)\geq d\}$ (dense profile, under the others)")
 ax.loglog(deltas, ld.value, "o", color="tab:red", ms=5, mfc="none", label=r"$\bar f(x,d)$ (level_distance)")
 ax.loglog(deltas, lead, color="k", lw=0.8, ls="--", label=r"$(d/c)^{1/2}$, $c=\frac{1}{2}\lambda_{\max}$")
 ax.set_xlabel("level gap $d$")
@@ -299,18 +424,22 @@ ax.set_ylabel("distance")
 ax.set_title(r"(c) duality at $x=(2,\frac{1}{2})$: $\bar f$ is the inverse of $f^\circ$")
 ax.legend(fontsize=8)
 ax = axs[1]
-ax.loglog(deltas, np.maximum(gap_identity, 1e-17), "o-", color="tab:red", ms=4,
-          label=r"$|f^\circ(x,\bar f(x,d))-d|\,/\,d$")
-ax.loglog(deltas, np.maximum(np.abs(inv / ld.value - 1.0), 1e-17), "s-", color="tab:blue", ms=4,
-          label=r"$|\mathrm{inverse}/\bar f-1|$ (%d radii)" % n_dense)
-ax.axhline(1e-7, color="tab:red", lw=0.9, ls="--", label="tol. $10^{-7}$")
-ax.axhline(1e-4, color="tab:blue", lw=0.9, ls=":", label="tol. $10^{-4}$")
-ax.set_ylim(1e-17, 1e0)
+ax.loglog(deltas, np.maximum(gap_identity, 1e-17) / 1e-7, "o-", color="tab:red", ms=4,
+          label=r"$|f^\circ(x,\bar f(x,d))-d|\,/\,d$, divided by its tolerance $10^{-7}$")
+ax.loglog(deltas, np.maximum(np.abs(inv / ld.value - 1.0), 1e-17) / 1e-4, "s-", color="tab:blue", ms=4,
+          label=r"$|\mathrm{inverse}/\bar f-1|$ (%d radii), divided by its tolerance $10^{-4}$" % n_dense)
+ax.axhline(1.0, color="k", lw=1.0, ls="--", label="tolerance (both checks pass below this line)")
+ax.set_ylim(1e-10, 1e4)
 ax.set_xlabel("level gap $d$")
-ax.set_ylabel("relative error")
+ax.set_ylabel("relative error / tolerance")
 ax.set_title("(c') checks of the duality")
-ax.legend(fontsize=8, loc="upper left", ncol=2)
+ax.legend(fontsize=7.5, loc="upper left")
 show(fig, "01_duality")
+
+# %% [markdown]
+# *What to see:* `level_distance` (circles) sits on the generalized inverse of the dense profile and on
+# $(d/c)^{1/2}$ at small $d$; on the right both errors, each divided by its own tolerance, stay well
+# below 1.
 
 # %% [markdown]
 # ## One-dimensional profiles: orders 2, 1 and 4
@@ -362,11 +491,45 @@ show(fig, "01_one_dimensional")
 
 
 # %% [markdown]
+# *What to see:* each profile is the line $r^a$ and each distance the line $d^{1/a}$ ($a=2,1,4$): the
+# quartic, with a vanishing Hessian, has the smallest $f^\circ$ and the largest $\bar f$, so it is the
+# flattest.
+
+# %% [markdown]
+# ## Definable, but without a flatness order: $e^{-1/t^2}$
+#
+# $\phi(t)=e^{-1/t^2}$ ($\phi(0)=0$) is definable in $\mathbb R_{\exp}$, which is o-minimal but not
+# polynomially bounded. It increases in $|t|$, so $\phi^\circ(0,r)=e^{-1/r^2}$, whose log–log slope
+# $\mathrm d\log\phi^\circ/\mathrm d\log r=2/r^2$ grows without bound as $r\to0$: $\phi^\circ(0,r)=o(r^a)$ for
+# every $a$, and no leading term $c\,r^a$ exists. `flatness_order` sees local slopes that never settle
+# and says so (`settled=False`, no rational order). Between two points, definability still gives an
+# eventual order (here $0$ is flatter than any point where the profile has a power law).
+
+# %%
+def phi_flat(y):
+    t = y[0]
+    return 0.0 if t == 0.0 else float(np.exp(-1.0 / (t * t)))
+
+
+r_flat = np.geomspace(*flat_radii)
+fo_flat = flatness_order(phi_flat, [0.0], radii=r_flat, rng=seed)
+slopes_exact = (1.0 / r_flat[:-1] ** 2 - 1.0 / r_flat[1:] ** 2) / np.log(r_flat[1:] / r_flat[:-1])
+print(f"flatness_order of exp(-1/t^2) at 0 on {r_flat.size} radii in [{r_flat[0]:g}, {r_flat[-1]:g}]: "
+      f"settled: {fo_flat.settled}, rational order: {fo_flat.order_rational}")
+print(f"local slopes from {fo_flat.local_slopes.min():.2f} (near r = {r_flat[-1]:g}) "
+      f"to {fo_flat.local_slopes.max():.1f} (near r = {r_flat[0]:g}); 2/r^2 at r = {r_flat[0]:g}: {2 / r_flat[0] ** 2:.0f}")
+assert not fo_flat.settled and fo_flat.order_rational is None
+assert np.allclose(fo_flat.values, np.exp(-1.0 / r_flat ** 2), rtol=1e-12, atol=0)   # the closed form
+assert np.allclose(np.sort(fo_flat.local_slopes), np.sort(slopes_exact), rtol=1e-9, atol=0)
+assert fo_flat.local_slopes.max() > 100                            # steeper than any order one would fit
+
+
+# %% [markdown]
 # ## Outside the definable world: profiles that cross infinitely often
 #
-# For definable functions the order of flatness between two points is eventually total, because
-# $r\mapsto f^\circ(x,r)-f^\circ(y,r)$ is definable and has an eventually constant sign. Without
-# definability this fails. Take $g_\varphi(t)=t^2\,(2+\sin(\log|t|+\varphi))$ ($g_\varphi(0)=0$);
+# For definable functions (in any o-minimal structure, polynomially bounded or not) the order of
+# flatness between two points is eventually total, because $r\mapsto f^\circ(x,r)-f^\circ(y,r)$ is
+# definable and has an eventually constant sign. Without definability this fails. Take $g_\varphi(t)=t^2\,(2+\sin(\log|t|+\varphi))$ ($g_\varphi(0)=0$);
 # it is increasing in $|t|$ since $g_\varphi'(t)=t\,(4+2\sin+\cos)(\log|t|+\varphi)$ and
 # $2\sin+\cos\geq-\sqrt5>-4$. So $g_\varphi^\circ(0,r)=r^2(2+\sin(\log r+\varphi))$. Glue two
 # copies in phase opposition,
@@ -478,6 +641,10 @@ ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
 ax.legend(fontsize=8, loc="upper center", ncol=3)
 fig.suptitle(r"$F(t)=\min(t^2(2+\sin\log|t|),\,(t-1)^2(2-\sin\log|t-1|))$: minima $0$ and $T=1$ are incomparable")
 show(fig, "01_oscillating")
+
+# %% [markdown]
+# *What to see:* divided by $r^2$ the two profiles swap places once per half period of $\log r$, so their
+# ratio crosses 1 at every $r=e^{-k\pi}$ and the two minima are never eventually ordered.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
