@@ -35,9 +35,7 @@ import sys
 import numpy as np
 
 MODES = ("none", "half", "zero", "outside")
-MODE = os.environ.get("FLATLIB_SABOTAGE", "none")
-if MODE not in MODES:
-    raise ValueError(f"FLATLIB_SABOTAGE must be one of {MODES}, got {MODE!r}")
+MODE = os.environ.get("FLATLIB_SABOTAGE")   # None: imported, not loaded as the plugin
 
 VALUE_FIELDS = ("value", "up", "down", "upper")
 POINT_FIELDS = ("argmax", "u")
@@ -146,12 +144,16 @@ def install():
     return replaced
 
 
-install()
-
-
 def pytest_configure(config):
-    # after tests/conftest.py has loaded its Hypothesis profile, and before the test modules
-    # are imported (their @settings inherit the unspecified options from this profile)
+    # Only as a plugin with FLATLIB_SABOTAGE set (importing this module, e.g. under
+    # --doctest-modules, changes nothing). This runs after tests/conftest.py has loaded its
+    # Hypothesis profile and before the test modules are imported: they bind the replaced
+    # names, and their @settings inherit the unspecified options from the profile below.
+    if MODE is None:
+        return
+    if MODE not in MODES:
+        raise ValueError(f"FLATLIB_SABOTAGE must be one of {MODES}, got {MODE!r}")
+    install()
     from hypothesis import Phase, settings
 
     settings.register_profile("sabotage", parent=settings.default, database=None,
@@ -161,6 +163,8 @@ def pytest_configure(config):
 
 
 def pytest_terminal_summary(terminalreporter):
+    if MODE is None:
+        return
     import flatlib
     names = getattr(flatlib, "_sabotaged", None) or ["nothing"]
     terminalreporter.write_line(f"flatlib sabotage: {MODE}; replaced: {' '.join(names)}")
