@@ -55,6 +55,7 @@ def run_suite(mode):
     pytest's summary line, [names the plugin replaced], the CompletedProcess)``."""
     env = dict(os.environ, FLATLIB_SABOTAGE=mode, OPENBLAS_NUM_THREADS="1",
                PYTHONPATH=os.pathsep.join([str(TESTS)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    env.pop("PYTEST_ADDOPTS", None)  # the command line below is the whole configuration
     cmd = [sys.executable, "-m", "pytest", *TARGETS, "-q", "-p", "no:cacheprovider",
            "-p", "sabotage_plugin", "--tb=no", "-rfE", "-o", "addopts=", "--color=no",
            "-k", " and ".join(f"not {name}" for name in SLOW)]
