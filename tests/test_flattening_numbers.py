@@ -54,6 +54,7 @@ PRINTED = {
     "end": {"norm": "17.8632", "lam": "13.5946"},
     "rounded": {"lam0": "42.81", "lam1": "13.59", "norm0": "54.35", "norm1": "17.86"},
     "rate": "0.9848", "four_sr": "0.9848", "n_charges": 6,
+    "lam_rate": "30", "four_sr_2": "0.98", "C_at_1": "0.24",
     "fo_table": [  # t, ||C||_F (or None for "< 1e-3"), lambda_max, f° at the three radii
         (0.0, "38.1103", "42.8111", ("0.2149", "5.4819", "22.6758")),
         (0.003, "31.3304", "36.1528", ("0.1817", "4.6598", "19.4187")),
@@ -221,7 +222,6 @@ def test_end_numbers_and_closed_forms():
     rd = PRINTED["rounded"]
     assert (f"{lam0:.2f}", f"{lam_gn(X, Y):.2f}", f"{sq(X0, Y0):.2f}", f"{sq(X, Y):.2f}") == \
         (rd["lam0"], rd["lam1"], rd["norm0"], rd["norm1"])
-    assert rd["lam1"] == "13.59" and rd["norm1"] == "17.86"          # the paper summary's limits
     # balanced limit: its Hessian spectrum is the closed form (top 2σ₁) and it is a global min
     assert 0.5 * np.sum((X @ Y.T - M) ** 2) <= 1e-20
 
@@ -288,3 +288,22 @@ def test_random_orbit_points():
     assert fmt(min(norms)) == PRINTED["random_orbit"]["norm"]
     assert fmt(min(lams)) == PRINTED["random_orbit"]["lam"]
     assert min(norms) >= 2 * SIG[:r].sum() and min(lams) >= 2 * SIG[0]
+
+
+def test_lambda_max_excess_rate_and_flat_at_t1():
+    """λ_max/2σ₁ - 1 along the Riccati path: fitted decay rate on 0.1 <= t <= 0.6 (printed as an
+    integer), and at t = 1 the point is flat (λ_max = 2σ₁ to 1e-10, f° = balanced to 1e-8 at the
+    three radii) though ||C||_F is still 0.24."""
+    t = np.linspace(0.1, 0.6, 51)
+    Ps = riccati(np.concatenate([[0.0], t, [1.0]]))
+    ex = np.array([lam_gn(*point(Pm)) / (2 * SIG[0]) - 1 for Pm in Ps[1:-1]])
+    k = -np.polyfit(t, np.log(ex), 1)[0]
+    assert f"{k:.0f}" == PRINTED["lam_rate"]
+    # between the rates 4(σ₁ + σ_r) and 4(σ₁ + σ₂), twice those of the top modes of C
+    assert 4 * (SIG[0] + SIG[r - 1]) <= k <= 4 * (SIG[0] + SIG[1])
+    assert f"{4 * SIG[r - 1]:.2f}" == PRINTED["four_sr_2"]
+    X, Y = point(Ps[-1])
+    assert f"{c_norm(X, Y):.2f}" == PRINTED["C_at_1"]
+    assert abs(lam_gn(X, Y) / (2 * SIG[0]) - 1) <= 1e-10
+    for rho in PARAMS["radii"]:
+        assert abs(fo_sphere(X, Y, rho) / fo_sphere(XB, YB, rho) - 1) <= 1e-8, rho

@@ -68,7 +68,7 @@
 # %% tags=["parameters"]
 seed = 2                  # M = A Bᵀ with A (m×r) then B (n×r) from default_rng(seed); the same
                           # generator then draws the unbalanced start (random_global_min)
-m, n, r = 5, 4, 3         # the example of the paper summary
+m, n, r = 5, 4, 3         # sizes of M (m×n) and of the factors' rank r: (m+n)r = 27 parameters
 orbit_scale = 1.0         # start (X_b G, Y_b G⁻ᵀ), G = Q₁ diag(exp(orbit_scale ξ)) Q₂
 T = 25.0                  # final time of the flow X' = -XC, Y' = YC
 n_times = 600             # output times: 0, fo_times and a geometric grid on [1e-4, T]
@@ -188,15 +188,17 @@ ax.legend(fontsize=8)
 show(fig, "05_scalar_phase_portrait")
 
 # %% [markdown]
+# *Figure.* (a) Every trajectory stays on its hyperbola $xy=c$ (a level curve of $f$) and stops on a diagonal $|x|=|y|$; (b) along it $x^2+y^2$ decreases to $2|c|$, on top of the closed form (black dots).
+
+# %% [markdown]
 # ## Matrix factorization: the flow at a global minimum
 #
 # $M=AB^\top$ with $A\in\mathbb R^{m\times r}$ then $B\in\mathbb R^{n\times r}$ drawn from
 # `default_rng(seed)`, so $\operatorname{rank}M=r$ and the global minima form one orbit. The start
 # is an **unbalanced global minimum** $(X_bG,Y_bG^{-\top})$ (`random_global_min`, drawn with the same
-# generator), where $(X_b,Y_b)$ is balanced. (The paper summary reports a start with
-# $\lambda_{\max}=62.46$ and squared norm $64.67$ for this size; that start was not identified, so the
-# starting values below are ours; the limits $2\sigma_1$ and $2\operatorname{tr}\Sigma_r$ do not
-# depend on it.) Along the flow we record the loss, $\|XY^\top-M\|_F$, $\|C\|_F$, the squared norm
+# generator), where $(X_b,Y_b)$ is balanced. The starting values printed below are those of this
+# draw; the limits $2\sigma_1$ and $2\operatorname{tr}\Sigma_r$ depend only on $M$ (checked against
+# the singular values to $10^{-9}$). Along the flow we record the loss, $\|XY^\top-M\|_F$, $\|C\|_F$, the squared norm
 # $\|X\|_F^2+\|Y\|_F^2$ and $\lambda_{\max}$ of the Hessian (dense: $(m+n)r=27$).
 
 # %%
@@ -230,7 +232,6 @@ print(f"rounded: λ_max {lam[0]:.2f} -> {lam[-1]:.2f} (2σ₁ = {two_s1:.2f});  
       f"norm {sqn[0]:.2f} -> {sqn[-1]:.2f} (2 tr Σ_r = {two_tr:.2f})")
 print(f"along the flow: max f <= 1e-20: {loss.max() <= 1e-20};  max ||XYᵀ - M||_F <= 1e-10: {prod_err.max() <= 1e-10}")
 assert loss.max() <= 1e-20 and prod_err.max() <= 1e-10 * np.linalg.norm(M)
-assert round(lam[-1], 2) == 13.59 and round(sqn[-1], 2) == 17.86          # the paper summary's limits
 assert abs(lam[-1] - two_s1) <= 1e-9 * two_s1 and abs(sqn[-1] - two_tr) <= 1e-9 * two_tr
 
 # %% [markdown]
@@ -314,6 +315,9 @@ fig.suptitle(rf"$\dot X=-XC,\ \dot Y=YC$ from an unbalanced global minimum ($m={
 show(fig, "05_matrix_flow")
 
 # %% [markdown]
+# *Figure.* The loss stays at round-off (a) while $\|C\|_F$ decays, eventually at the rate $4\sigma_r$ (b), and the squared norm and $\lambda_{\max}$ decrease to $2\operatorname{tr}\Sigma_r$ and $2\sigma_1$ (c); (d) the checks of the two identities and of `conserved_flow` stay below the tolerance line.
+
+# %% [markdown]
 # ## Flattening: $t\mapsto f^\circ(x(t),\rho)$ is nonincreasing
 #
 # The maximal variation $f^\circ(x,\rho)=\sup_{\|y-x\|\le\rho}|f(y)-f(x)|$ at a few times along the
@@ -341,20 +345,29 @@ for i, row in zip(idx_fo, fo):
 print(f"{'balanced':>8} {'0':>9} {two_s1:9.4f}" + "".join(f"{v:16.4f}" for v in fo_bal))
 assert np.all(np.diff(fo, axis=0) <= 1e-8 * fo[0])                  # flattening at every radius
 assert np.allclose(fo[-1], fo_bal, rtol=1e-8, atol=0)
+ex_fo = fo / fo_bal - 1                                      # excess over the balanced profile
+ex_lam = lam / two_s1 - 1
+fit = (t_eval >= 0.1) & (t_eval <= 0.6)
+rate_lam = -np.polyfit(t_eval[fit], np.log(ex_lam[fit]), 1)[0]
+print(f"λ_max/2σ₁ - 1 decays like e^(-k t) with k ≈ {rate_lam:.0f} (fit on 0.1 <= t <= 0.6); "
+      f"||C||_F like e^(-4σ_r t), 4σ_r = {4 * sig[r - 1]:.2f}")
+assert 20 <= rate_lam <= 40
 i1 = idx_fo[fo_times.index(1.0)] if 1.0 in fo_times else None
 if i1 is not None:   # the remark below: flat long before balanced
-    assert Cn[i1] > 0.1 and abs(lam[i1] / two_s1 - 1) <= 1e-5 and np.allclose(fo[fo_times.index(1.0)], fo_bal, rtol=1e-4)
+    k1 = fo_times.index(1.0)
+    print(f"t = 1: ||C||_F = {Cn[i1]:.2f};  |λ_max/2σ₁ - 1| <= 1e-10: {abs(ex_lam[i1]) <= 1e-10};  "
+          f"max |f°/f°(x∞) - 1| <= 1e-8: {np.abs(ex_fo[k1]).max() <= 1e-8}")
+    assert Cn[i1] > 0.1 and abs(ex_lam[i1]) <= 1e-10 and np.abs(ex_fo[k1]).max() <= 1e-8
 
 # %% [markdown]
-# A remark the table makes visible: $\lambda_{\max}$ and $f^\circ$ reach their balanced values (to
-# 4 digits) by $t\approx1$, while $\|C\|_F$ is still of order $0.1$–$1$ and the squared norm still
-# decreasing. $\|C\|$ decays slowest along the smallest singular value ($e^{-4\sigma_rt}$), whereas
-# $\lambda_{\max}$ and, at these radii, $f^\circ$ are governed by the top singular direction, whose
-# modes of $C$ decay faster (at rates $2(\sigma_1+\sigma_j)$ in the linearization). Consistent with the caveat in
-# `flatlib.problems.matrix_factorization`: balanced minima are flat, but an imbalance confined to the lower
-# singular directions costs little or no flatness. (Checked: at $t=1$, $\|C\|_F>0.1$,
-# $\lambda_{\max}=2\sigma_1$ to $10^{-5}$ relative and $f^\circ$ equal to the balanced values to
-# $10^{-4}$ relative.)
+# A remark the table makes visible: $\lambda_{\max}$ and $f^\circ$ reach their balanced values by
+# $t\approx1$ (to $10^{-10}$ and $10^{-8}$ relative, the accuracy of the checks), while $\|C\|_F$ is
+# still $0.24$ and the squared norm still decreasing. $\|C\|$ decays slowest along the smallest
+# singular value ($e^{-4\sigma_rt}$, rate $\approx1$), whereas $\lambda_{\max}-2\sigma_1$ decays at a
+# fitted rate of about $30$: it is governed by the top singular direction, whose modes of $C$ decay
+# at rates $2(\sigma_1+\sigma_j)\ge14$ in the linearization, and an imbalance confined to the lower
+# singular directions costs no $\lambda_{\max}$ at all (notebook 06 shows such ties). So balanced
+# minima are flat, but the flow is flat long before it is balanced.
 
 # %%
 fig, axs = plt.subplots(1, 2, figsize=(11.5, 4.3))
@@ -369,20 +382,33 @@ ax.semilogx(tp, lam[1:] / two_s1, color="k", lw=1.0, ls="--", label=r"$\lambda_{
 ax.axhline(1.0, color="0.5", lw=0.8)
 ax.set_xticks([1e-4 / 3, 1e-3, 1e-2, 1e-1, 1, 10], ["0", "$10^{-3}$", "$10^{-2}$", "$10^{-1}$", "1", "10"])
 ax.set_xlabel("time $t$ (first point: $t=0$)")
-ax.set_ylabel("ratio to the balanced limit")
+ax.set_ylabel(r"ratio to the balanced limit $x_\infty$")
 ax.set_title(r"(a) flattening: $f^\circ(x(t),\rho)$ decreases at every radius")
 ax.legend(fontsize=8)
 ax = axs[1]
-cmap = plt.get_cmap("viridis")
-for k, (i, row) in enumerate(zip(idx_fo, fo)):
-    ax.loglog(radii, row, "o-", color=cmap(k / (len(idx_fo) - 1)), lw=1.2, ms=4, label=f"t = {t_eval[i]:.3g}")
-ax.loglog(radii, fo_bal, "k*", ms=10, label="balanced_factors(M, r)")
-ax.loglog(radii, sig[0] * np.array(radii) ** 2, color="k", lw=0.8, ls=":", label=r"$\sigma_1\rho^2$")
-ax.set_xlabel(r"radius $\rho$")
-ax.set_ylabel(r"$f^\circ(x(t),\rho)$")
-ax.set_title("(b) profiles along the flow (top: t = 0)")
-ax.legend(fontsize=7, ncol=2)
+floor = 1e-12
+t_lin = t_eval <= 3.0
+ax.semilogy(t_eval[t_lin], Cn[t_lin] / Cn[0], color="0.45", lw=2.0, label=r"$\|C(t)\|_F\,/\,\|C(0)\|_F$")
+ax.semilogy(t_eval[t_lin], np.maximum(ex_lam[t_lin], floor), color="k", lw=1.0, ls="--",
+            label=r"$\lambda_{\max}(t)/2\sigma_1-1$")
+k3 = tt <= 3.0
+for j, (rho, col) in enumerate(zip(radii, colors)):
+    v = ex_fo[k3, j]
+    ax.semilogy(tt[k3], np.maximum(v, floor), "o", color=col, ms=7 - 1.5 * j, mfc="none" if j else col, mew=1.3,
+                label=rf"$f^\circ(x(t),{rho:g})\,/\,f^\circ(x_\infty,{rho:g})-1$")
+ax.axhspan(floor / 3, floor * 1.5, color="0.85", zorder=0)
+ax.text(3.0, floor * 2, r"equal to the balanced value (excess $<10^{-12}$: round-off)", ha="right", va="bottom",
+        fontsize=8)
+ax.set_ylim(floor / 3, 3.0)
+ax.set_xlim(-0.05, 3.05)
+ax.set_xlabel("time $t$ (linear scale)")
+ax.set_ylabel("excess over the balanced limit")
+ax.set_title(r"(b) flat long before balanced: $\lambda_{\max}$, $f^\circ$ vs $\|C\|$")
+ax.legend(fontsize=8, loc="center right")
 show(fig, "05_flattening")
+
+# %% [markdown]
+# *Figure.* (a) At every radius $f^\circ(x(t),\rho)$ falls to its balanced value by $t\approx0.3$, following $\lambda_{\max}(t)/2\sigma_1$; (b) on a log scale, the excess of $\lambda_{\max}$ and $f^\circ$ over the balanced values reaches round-off by $t=1$, where $\|C\|_F$ is still $0.24$ (from $38$).
 
 # %% [markdown]
 # ## The limit is the balanced point of the same orbit: the minimal-norm point (Kempf–Ness)
@@ -451,6 +477,9 @@ ax.set_ylabel(r"$\lambda_{\max}$ of the Hessian")
 ax.set_title("the orbit of global minima: the flow ends at its minimal-norm, flattest point")
 ax.legend(fontsize=8, loc="upper left")
 show(fig, "05_kempf_ness")
+
+# %% [markdown]
+# *Figure.* No random point of the orbit has a smaller squared norm or $\lambda_{\max}$ than the balanced point (star), where the flow (red) ends.
 
 # %% [markdown]
 # ## Summary
