@@ -62,6 +62,7 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
+from scipy.optimize import minimize_scalar
 
 from flatlib import compare_flatness, flatness_order, max_variation
 from flatlib.figures import show, style
@@ -172,10 +173,10 @@ tab_curve = sharpness_table(f_hyp, [np.array([a, 1.0 / a]) for a in a_curve],
 j1 = int(np.flatnonzero(a_curve == 1.0)[0])
 curves = {
     r"$\lambda_{\max}$": (tab_curve.column("lambda_max"), "-", "tab:blue"),
-    r"trace $\nabla^2 f$": (tab_curve.column("trace"), (0, (4, 4)), "tab:cyan"),
-    r"$\varepsilon$-sharpness": (tab_curve.column("eps_sharpness"), "-", "tab:orange"),
-    r"SAM exact $S_\rho$": (tab_curve.column("sam_exact"), "-", "tab:green"),
-    r"$f^\circ(x,r)$": (tab_curve.column("max_variation"), (0, (2, 2)), "k"),
+    r"trace $\nabla^2 f$ (dashed, on $\lambda_{\max}$: rank one)": (tab_curve.column("trace"), (0, (4, 4)), "tab:cyan"),
+    rf"$\varepsilon$-sharpness, $\varepsilon={eps:g}$": (tab_curve.column("eps_sharpness"), "-", "tab:orange"),
+    rf"SAM exact $S_\rho$, $\rho={rho:g}$": (tab_curve.column("sam_exact"), "-", "tab:green"),
+    rf"$f^\circ(x,r)$, $r={radius:g}$ (dotted, on $S_\rho$)": (tab_curve.column("max_variation"), (0, (2, 2)), "k"),
     r"1 / sublevel volume": (1.0 / tab_curve.column("sublevel_volume"), "-", "tab:purple"),
 }
 fig, ax = plt.subplots(figsize=(7.2, 4.4))
@@ -188,8 +189,12 @@ ax.set_ylabel("measure / its value at $\\alpha=1$")
 ax.set_xticks([1 / 3, 0.5, 1, 2, 3], ["1/3", "1/2", "1", "2", "3"])
 ax.minorticks_off()
 ax.set_title(r"$f=\frac{1}{2}(xy-1)^2$: every measure is smallest at the balanced minimum $\alpha=1$")
-ax.legend(fontsize=9, ncol=2, loc="upper center")
+ax.legend(fontsize=8, ncol=2, loc="upper center")
+ax.set_ylim(0.9, 5.6)
 show(fig, "03_agreement_hyperbola")
+
+# %% [markdown]
+# *Figure:* Every curve has its minimum at the balanced point $\alpha=1$; the trace coincides with $\lambda_{\max}$ and the exact SAM sharpness with $f^\circ$, and the sublevel volume (inverted) and the $\varepsilon$-sharpness vary least.
 
 # %% [markdown]
 # ## Disagreement 1: degenerate minima, where every Hessian measure is 0
@@ -247,13 +252,16 @@ t_fine = np.linspace(-2, 2, 400)
 ax.plot(t_fine, 1 + t_fine ** 2, color="0.6", lw=4, alpha=0.6, label=r"leading constant $1+t^2$")
 ax.plot(t_curve, mv_t / radius ** 4, "o-", color="k", ms=3.5, lw=1.2, label=rf"$f^\circ((t,0),r)\,/\,r^4$, $r={radius:g}$")
 ax.plot(t_curve, es_t / (100 * eps ** 4), "s--", color="tab:orange", ms=3, lw=1.0, mfc="none",
-        label=r"$\varepsilon$-sharpness $/\,(100\,\varepsilon^4)$")
+        label=rf"$\varepsilon$-sharpness $/\,(100\,\varepsilon^4)$, $\varepsilon={eps:g}$")
 ax.plot(t_curve, lam_t, "-", color="tab:blue", lw=2.2, label=r"$\lambda_{\max}$")
 ax.plot(t_curve, tr_t, ls=(0, (4, 4)), color="tab:cyan", lw=2.2, label="trace")
 ax.plot(t_curve, one_t, ":", color="tab:red", lw=2.2, label="SAM one step")
+ax.annotate(r"$\lambda_{\max}$, trace and SAM one step are all 0 here:" "\n" "three curves drawn on top of each other",
+            (0.0, 0.0), xytext=(0, 14), textcoords="offset points", ha="center", fontsize=8,
+            arrowprops=dict(arrowstyle="->", color="0.3", lw=0.8))
 ax.set_xlabel("$t$ (minimum $(t, 0)$)")
 ax.set_ylabel("measure (rescaled)")
-ax.set_title(r"Hessian and SAM one step are 0 on the whole line $\{y=0\}$")
+ax.set_title(rf"the measures at $(t,0)$; $r=\rho={radius:g}$, $\varepsilon={eps:g}$")
 ax.legend(fontsize=8, loc="upper center")
 ax.set_ylim(-0.3, 6.6)
 ax = axs[1]
@@ -271,6 +279,9 @@ fig.suptitle(r"$f(x,y)=y^4(1+x^2)$: degenerate minima $(t,0)$")
 assert np.all(lam_t == 0) and np.all(tr_t == 0) and np.all(one_t == 0)
 assert np.argmin(mv_t) == np.argmin(np.abs(t_curve))
 show(fig, "03_degenerate_minima")
+
+# %% [markdown]
+# *Figure:* On the line of degenerate minima the Hessian measures and SAM's one step are identically 0, while $f^\circ/r^4$, the $\varepsilon$-sharpness and the profiles all follow $1+t^2$ and single out $t=0$.
 
 # %% [markdown]
 # ## Disagreement 2: the rescaling of Dinh et al. (2017)
@@ -315,9 +326,9 @@ ax = axs[0]
 ax.loglog(a_wide, a_wide ** 2 + a_wide ** -2, "-", color="tab:blue", lw=2, label=r"$\lambda_{\max}=$ trace $=\alpha^2+\alpha^{-2}$")
 ax.loglog(a_wide, mv_wide / (0.5 * radius ** 2), "o", color="k", ms=3.5, mfc="none",
           label=rf"$f^\circ(x,r)\,/\,(r^2/2)$, $r={radius:g}$")
-ax.loglog(a_wide, sam_wide / (0.5 * rho ** 2), "x", color="tab:green", ms=4, label=rf"SAM exact $/\,(\rho^2/2)$")
+ax.loglog(a_wide, sam_wide / (0.5 * rho ** 2), "x", color="tab:green", ms=4, label=rf"SAM exact $/\,(\rho^2/2)$, $\rho={rho:g}$ ($=f^\circ$ at a minimum)")
 ax.loglog(a_wide, es_wide / (0.5 * 100 * eps ** 2), "-", color="tab:orange", lw=1.2,
-          label=r"$\varepsilon$-sharpness $/\,(50\,\varepsilon^2)$")
+          label=rf"$\varepsilon$-sharpness $/\,(50\,\varepsilon^2)$, $\varepsilon={eps:g}$")
 ax.axvline(1.0, color="0.5", lw=0.8, ls=":")
 ax.set_xlabel(r"rescaling $\alpha$: point $(\alpha, 1/\alpha)$, same loss 0")
 ax.set_ylabel("measure (rescaled, log scale)")
@@ -342,6 +353,9 @@ assert signs_orbit == [-1, -1, -1]
 show(fig, "03_reparametrization")
 
 # %% [markdown]
+# *Figure:* Along the rescaling orbit every measure grows without bound away from $\alpha=1$, and the profile of the balanced point lies below the others at every radius.
+
+# %% [markdown]
 # ## Disagreement 3: matrix factorization with $m\ne n$, where the trace prefers an unbalanced point
 #
 # $f(X,Y)=\tfrac12\|XY^\top-M\|_F^2$ with $X\in\mathbb R^{m\times r}$, $Y\in\mathbb R^{n\times r}$.
@@ -359,8 +373,10 @@ show(fig, "03_reparametrization")
 # `default_rng(0).standard_normal`. Keskar's $\varepsilon$-sharpness is computed exactly here by
 # enumerating the $2^{16}$ vertices of the box (`corners=True`). The loss is convex in each coordinate,
 # so the maximum over the box is at a vertex. The multistart search alone returns a lower bound that
-# is 1% too small in 16 dimensions. The $\varepsilon$-sharpness sides with the trace. Its box is an
-# $\ell_\infty$ ball, whose corners pick up many curvature directions at once. A Euclidean ball picks up only the top one.
+# is 1% too small in 16 dimensions. At these two points the $\varepsilon$-sharpness ranks the trace
+# minimizer flatter, as the trace does. Its box is an $\ell_\infty$ ball, whose corners pick up many
+# curvature directions at once; a Euclidean ball picks up only the top one. Two points do not show
+# that it prefers $n\,X^\top X=m\,Y^\top Y$, though: the figure below follows it along the whole path.
 # SAM's one step is left out here. At these minima the computed gradient is rounding noise
 # ($\|\nabla f\|\approx10^{-14}$, not exactly 0), so the "ascent direction" is arbitrary. With the
 # default `gtol=0`, `sam_sharpness` returns $f$ at a step in that arbitrary direction, not 0.
@@ -397,39 +413,90 @@ for key, d in mf.items():
     print(f"{key:>10} {d['trace']:7.2f} {d['lam']:7.2f} {d['eps']:11.4f} {d['sam']:9.5f} "
           + " ".join(f"{v:11.5g}" for v in d["mv"]))
 b, t = mf["balanced"], mf["trace-min"]
-assert (round(b["trace"], 2), round(b["lam"], 2), round(t["trace"], 2), round(t["lam"], 2)) == (46.95, 10.61, 45.46, 10.96)
 assert abs(b["trace"] - (m + n) * sig.sum()) <= 1e-9 * b["trace"] and abs(t["trace"] - 2 * np.sqrt(m * n) * sig.sum()) <= 1e-9 * t["trace"]
 assert abs(b["lam"] - 2 * sig[0]) <= 1e-9 * b["lam"] and abs(t["lam"] - sig[0] * (c_star ** 2 + c_star ** -2)) <= 1e-9 * t["lam"]
 assert t["trace"] < b["trace"] and b["lam"] < t["lam"]                          # the disagreement
 assert np.all(b["mv"] < t["mv"]) and b["sam"] < t["sam"]                         # f° sides with lambda_max
-assert t["eps"] < b["eps"]                                                        # eps-sharpness sides with the trace
+assert t["eps"] < b["eps"]                                              # at these two points: as the trace
 # small radius: f° = 1/2 lambda_max r^2 (1 + O(r)), within 5% at r = 0.05
 assert np.all(np.abs(np.array([b["mv"][0], t["mv"][0]]) / (0.5 * np.array([b["lam"], t["lam"]]) * mf_radii[0] ** 2) - 1) <= 5e-2)
 
+# %% [markdown]
+# Along the path $(cX_b,Y_b/c)$ of global minima we follow every measure. The $\varepsilon$-sharpness
+# is the maximum of $f$ over the $2^{16}$ vertices of the box (exact, by coordinate-wise convexity, as
+# above). Here it is evaluated on all vertices at once with array operations, and checked against
+# `epsilon_sharpness(corners=True)` at the two points of the table. Its minimizer $c_\varepsilon$ is
+# refined by a bounded scalar search around the best point of a grid.
+
 # %%
+k_mf = m * r
+vertices = np.array(np.meshgrid(*([[-1.0, 1.0]] * P.n), indexing="ij")).reshape(P.n, -1).T   # 2^16 signs
+
+
+def eps_sharp_path(c):
+    """Keskar eps-sharpness (percent) at (c X_b, Y_b / c): max of f over the 2^16 box vertices."""
+    z = P.pack(c * Xb, Yb / c)
+    fz = P.f(z)
+    Z = z + vertices * (eps * (np.abs(z) + 1.0))
+    R = Z[:, :k_mf].reshape(-1, m, r) @ Z[:, k_mf:].reshape(-1, n, r).transpose(0, 2, 1) - M
+    return 100.0 * (0.5 * np.einsum("kij,kij->k", R, R).max() - fz) / (1.0 + fz)
+
+
+assert abs(eps_sharp_path(1.0) - b["eps"]) <= 1e-9 * b["eps"]          # = epsilon_sharpness(corners=True)
+assert abs(eps_sharp_path(c_star) - t["eps"]) <= 1e-9 * t["eps"]
 c_path = np.union1d(np.geomspace(0.7, 1.5, n_curve // 2 + 1), [1.0, c_star])
 tr_path = np.array([P.hessian_trace(P.pack(c * Xb, Yb / c)) for c in c_path])
 lam_path = np.array([float(P.lambda_max(P.pack(c * Xb, Yb / c))) for c in c_path])
 mv_path = np.array([P.max_variation(P.pack(c * Xb, Yb / c), np.array(mf_radii), rng=seed).value for c in c_path])
+es_path = np.array([eps_sharp_path(c) for c in c_path])
+c_zoom = np.linspace(1.0, 1.25, 11 if fast else 26)
+es_zoom = np.array([eps_sharp_path(c) for c in c_zoom])
+j_e = int(np.argmin(es_zoom))
+c_eps = minimize_scalar(eps_sharp_path, bounds=(c_zoom[max(j_e - 1, 0)], c_zoom[min(j_e + 1, c_zoom.size - 1)]),
+                        method="bounded", options={"xatol": 1e-6}).x
+es_min = eps_sharp_path(c_eps)
 i_b, i_t = int(np.flatnonzero(c_path == 1.0)[0]), int(np.flatnonzero(c_path == c_star)[0])
-fig, axs = plt.subplots(1, 2, figsize=(11.5, 4.4))
+print("minimizer along (c X_b, Y_b / c), c in [0.7, 1.5]:")
+print(f"  lambda_max, f°(x, r) for r = {', '.join(f'{rr:g}' for rr in mf_radii)}: c = 1 (balanced)")
+print(f"  trace: c* = (m/n)^(1/4) = {c_star:.4f}")
+print(f"  eps-sharpness: c_eps = {c_eps:.2f}; eps-sharpness % at c = 1: {es_path[i_b]:.5f}, "
+      f"at c_eps: {es_min:.5f}, at c*: {es_path[i_t]:.5f}")
+assert np.argmin(tr_path) == i_t and np.argmin(lam_path) == i_b
+assert np.all(np.argmin(mv_path, axis=0) == i_b)
+# the eps-sharpness minimizer: below every grid value, strictly between the balanced point and c*
+assert es_min <= min(es_zoom.min(), es_path.min()) and 1.0 < c_eps < c_star - 0.01
+assert es_min < es_path[i_t] < es_path[i_b]
+
+fig, axs = plt.subplots(1, 3, figsize=(15.5, 4.5), gridspec_kw={"width_ratios": [1.15, 0.85, 1.0]})
 ax = axs[0]
 ax.semilogx(c_path, tr_path / tr_path[i_b], "-", color="tab:cyan", lw=2, label="trace")
 ax.semilogx(c_path, lam_path / lam_path[i_b], "-", color="tab:blue", lw=2, label=r"$\lambda_{\max}$")
+ax.semilogx(c_path, es_path / es_path[i_b], "-", color="tab:orange", lw=2,
+            label=rf"$\varepsilon$-sharpness, $\varepsilon={eps:g}$")
 for k, (rr, ls) in enumerate(zip(mf_radii, ("--", "-.", ":"))):
     ax.semilogx(c_path, mv_path[:, k] / mv_path[i_b, k], ls=ls, color="k", lw=1.4, label=rf"$f^\circ(x,{rr:g})$")
-ax.axvline(1.0, color="tab:blue", lw=0.8, ls=":")
-ax.axvline(c_star, color="tab:cyan", lw=0.8, ls=":")
-ax.annotate("balanced", (1.0, 1.33), xytext=(-4, 0), textcoords="offset points", ha="right", fontsize=8, color="tab:blue")
-ax.annotate(r"$c_*=(m/n)^{1/4}$", (c_star, 1.33), xytext=(4, 0), textcoords="offset points", fontsize=8, color="tab:cyan")
+ax.plot([1.0], [1.0], "o", color="tab:blue", ms=6, zorder=5, label=r"minimum of $\lambda_{\max}$ and $f^\circ$: $c=1$")
+ax.plot([c_star], [tr_path[i_t] / tr_path[i_b]], "o", color="tab:cyan", ms=6, zorder=5,
+        label=rf"minimum of the trace: $c_*={c_star:.3f}$")
+ax.plot([c_eps], [es_min / es_path[i_b]], "o", color="tab:orange", ms=6, zorder=5,
+        label=rf"minimum of $\varepsilon$-sharpness: $c_\varepsilon\approx{c_eps:.2f}$")
 ax.set_xlabel(r"$c$: global minimum $(c\,X_b,\ Y_b/c)$")
-ax.set_ylabel("measure / its value at the balanced point")
-ax.set_ylim(0.95, 1.4)
+ax.set_ylabel("measure / its value at the balanced point $c=1$")
+ax.set_ylim(0.95, 1.8)
 ax.set_xticks([0.7, 0.8, 1.0, 1.2, 1.5], ["0.7", "0.8", "1", "1.2", "1.5"])
 ax.minorticks_off()
-ax.set_title("the trace is smallest at $c_*$; $\\lambda_{\\max}$ and $f^\\circ$ at $c=1$")
-ax.legend(fontsize=8, loc="upper left")
+ax.set_title(r"$\lambda_{\max}$ and $f^\circ$ are smallest at $c=1$, the trace at $c_*$")
+ax.legend(fontsize=7.5, loc="upper center", ncol=2)
 ax = axs[1]
+ax.plot(c_zoom, es_zoom, "o-", color="tab:orange", ms=3.5, lw=1.4, label=rf"$\varepsilon$-sharpness, $\varepsilon={eps:g}$")
+ax.axvline(c_eps, color="tab:orange", lw=1.0, ls="--", label=rf"its minimizer $c_\varepsilon\approx{c_eps:.2f}$")
+ax.axvline(c_star, color="tab:cyan", lw=1.4, ls=":", label=rf"trace minimizer $c_*={c_star:.3f}$")
+ax.axvline(1.0, color="tab:blue", lw=1.0, ls=":", label=r"balanced, $c=1$")
+ax.set_xlabel(r"$c$: global minimum $(c\,X_b,\ Y_b/c)$")
+ax.set_ylabel(r"$\varepsilon$-sharpness (%)")
+ax.set_title(r"zoom: $\varepsilon$-sharpness is smallest at $c_\varepsilon<c_*$")
+ax.legend(fontsize=7.5, loc="upper center")
+ax = axs[2]
 r_ratio = np.geomspace(1e-2, 3.0, n_curve // 2 + 1)
 ratio = (np.asarray(P.max_variation(zt, r_ratio, rng=seed).value)
          / np.asarray(P.max_variation(zb, r_ratio, rng=seed).value))
@@ -438,14 +505,18 @@ ax.axhline(t["lam"] / b["lam"], color="tab:blue", lw=1, ls="--", label=r"$\lambd
 ax.axhline(t["trace"] / b["trace"], color="tab:cyan", lw=1, ls="--", label="trace ratio")
 ax.axhline(1.0, color="0.5", lw=0.8)
 ax.set_xlabel("radius $r$")
-ax.set_ylabel("trace minimizer / balanced")
-ax.set_title("the balanced minimum is flatter at every radius tested")
+ax.set_ylabel(r"value at $x_{\rm tr}=(c_*X_b,Y_b/c_*)$ / at $x_b=(X_b,Y_b)$")
+ax.set_title(r"$f^\circ$ is larger at $x_{\rm tr}$ at every radius tested")
 ax.legend(fontsize=8, loc="center right")
-fig.suptitle(rf"matrix factorization $m={m}$, $n={n}$, $r={r}$: trace disagrees with $\lambda_{{\max}}$ and $f^\circ$")
-assert np.argmin(tr_path) == i_t and np.argmin(lam_path) == i_b
-assert np.all(np.argmin(mv_path, axis=0) == i_b)
+fig.suptitle(rf"matrix factorization $m={m}$, $n={n}$, $r={r}$: the measures along the orbit of global minima")
 assert np.all(ratio > 1.0)
 show(fig, "03_matrix_factorization")
+
+# %% [markdown]
+# *Figure:* along the path of global minima, $\lambda_{\max}$ and $f^\circ$ are smallest at the
+# balanced point, the trace at $c_*$, and the $\varepsilon$-sharpness at $c_\varepsilon\approx1.12$,
+# between the two and close to $c_*$ but not at it; at every radius tested $f^\circ$ is larger at the
+# trace minimizer than at the balanced point.
 
 # %% [markdown]
 # ## SAM sharpness: one ascent step against the exact maximum
@@ -501,6 +572,9 @@ ax.set_ylabel("one step / exact")
 ax.set_title("one step / exact: 0 at critical points, < 0 near the saddle")
 assert np.all(one_d <= ex_d * (1 + 1e-12)) and np.all(one_d[np.isin(t_diag, [0.0, 1.0])] == 0.0)
 show(fig, "03_sam_one_step")
+
+# %% [markdown]
+# *Figure:* SAM's one step matches the exact maximum where the gradient is large, is 0 at the saddle and at the minimum, and is negative just next to the saddle.
 
 # %% [markdown]
 # ## Sublevel-set volume in 2-D
@@ -585,8 +659,9 @@ ax.set_ylabel("$y$")
 ax.set_title("the sublevel band inside each box")
 ax.legend(fontsize=8, loc="upper right")
 ax = axs[1]
-for h, col in zip(h_list, ("tab:green", "tab:purple", "tab:red")):
-    ax.semilogx(a_vol, vol_curves[h] / vol_curves[h][j_vol], "-", color=col, lw=1.8, label=f"half-width {h:g}")
+for h, col, ls, zo in zip(h_list, ("tab:green", "tab:purple", "tab:red"), ("--", "-", "-"), (3, 2, 2)):
+    lab = f"half-width {h:g}" + (f" (dashed: on top of {box_halfwidth:g})" if h == h_list[0] else "")
+    ax.semilogx(a_vol, vol_curves[h] / vol_curves[h][j_vol], ls=ls, color=col, lw=1.8, zorder=zo, label=lab)
 ax.axvline(1.0, color="0.5", lw=0.8, ls=":")
 ax.set_xticks([1 / 3, 0.5, 1, 2, 3], ["1/3", "1/2", "1", "2", "3"])
 ax.minorticks_off()
@@ -597,6 +672,9 @@ ax.legend(fontsize=8)
 fig.suptitle(rf"$f=\frac{{1}}{{2}}(xy-1)^2$: volume of $\{{f\leq {level:g}\}}$ in a box (grid {grid}$\times${grid})")
 show(fig, "03_sublevel_volume")
 
+
+# %% [markdown]
+# *Figure:* The band $f\le\ell$ is thickest at the balanced minimum, so its volume is largest there for boxes of half-width 0.2 and 0.3, but a half-width-0.5 box moves the maximum off $\alpha=1$.
 
 # %% [markdown]
 # ## Summary
