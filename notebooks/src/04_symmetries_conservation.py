@@ -191,6 +191,9 @@ ax.legend(fontsize=7.5, loc="lower left", ncol=2)
 show(fig, "04_singular_values")
 
 # %% [markdown]
+# *Figure:* Every problem's singular values drop by more than ten decades at the dimension of its symmetry algebra, far below the threshold $10^{-8}$, so the numerical rank is unambiguous.
+
+# %% [markdown]
 # ## The conserved quantities they give
 #
 # `conserved_quantities` intersects the algebra found with the symmetric matrices. For the
@@ -317,12 +320,17 @@ axs[1].set_ylim(1e-14, 1.0)
 show(fig, "04_drift_vs_step")
 
 # %% [markdown]
+# *Figure:* Gradient descent changes the charges by $O(\eta^2)$ per step and $O(\eta)$ over $[0,T]$ (slopes 2 and 1), while the gradient flow keeps them to the solver tolerance (dotted lines).
+
+# %% [markdown]
 # ## Large steps drift toward flatter minima
 #
 # On $f(x,y)=\tfrac12(xy-1)^2$ with $S=\operatorname{diag}(1,-1)$ the change formula reads, with
 # $r=xy-1$,
-# $$\big(x^2-y^2\big)^+=\big(1-\eta^2r^2\big)\big(x^2-y^2\big):$$
-# every step shrinks the imbalance, the more so the larger the step and the residual. At a minimum
+# $$\big(x^2-y^2\big)^+=\big(1-\eta^2r^2\big)\big(x^2-y^2\big).$$
+# A step shrinks the imbalance $|x^2-y^2|$ exactly when $|1-\eta^2r^2|<1$, i.e. while
+# $0<\eta|xy-1|<\sqrt2$, the more so the larger the step and the residual (for $1<\eta|xy-1|<\sqrt2$
+# it also flips its sign). A step with $\eta|xy-1|>\sqrt2$ makes it *grow*. At a minimum
 # ($xy=1$) the Hessian has $\lambda_{\max}=x^2+y^2=\sqrt{(x^2-y^2)^2+4}$, so a smaller final imbalance
 # means a flatter minimum, the balanced $(1,1)$ being the flattest ($\lambda_{\max}=2$). A second
 # effect caps the sharpness: at a minimum with $\lambda_{\max}>2/\eta$ the linearized iteration
@@ -349,7 +357,7 @@ for eta in eta_paper:
     outcome[eta] = gd
     if gd.converged:
         xf = gd.x_final
-        print(f"eta = {eta:<5}: converged in {len(gd.t) - 1:3d} steps to ({xf[0]:.4f}, {xf[1]:.4f}), "
+        print(f"eta = {eta:<5}: converged to ({xf[0]:.4f}, {xf[1]:.4f}), "
               f"lambda_max = {lam_max(xf):.2f} <= 2/eta = {2 / eta:.2f}")
     else:
         print(f"eta = {eta:<5}: diverged: {gd.diverged}")
@@ -376,6 +384,23 @@ print(f"max over converged runs of lambda_max / (2/eta): {np.max(lam_conv * conv
 assert np.all(lam_conv <= 2.0 / conv)                    # never sharper than 2/eta
 assert other.size == 0 and np.all(div > conv.max())
 
+# the imbalance D = x^2 - y^2 grows at a step exactly when eta |xy - 1| > sqrt(2)
+grew = {}                                                # eta -> steps k where |D| grew
+for e, g in grid.items():
+    xs = g.x[: np.argmax(np.abs(g.x).max(axis=1) > 1e4)] if np.abs(g.x).max() > 1e4 else g.x  # before a blow-up
+    D_k, r_k = xs[:, 0] ** 2 - xs[:, 1] ** 2, xs[:-1, 0] * xs[:-1, 1] - 1.0
+    tol = 1e-12 * np.sum(xs ** 2, axis=1)[1:]             # rounding of x^2 - y^2
+    assert np.all(np.abs(D_k[1:] - (1 - e ** 2 * r_k ** 2) * D_k[:-1]) <= tol), e   # the exact recursion
+    up = np.abs(D_k[1:]) - np.abs(D_k[:-1]) > tol
+    assert np.array_equal(up, e * np.abs(r_k) > np.sqrt(2)), e
+    if up.any():
+        grew[e] = np.flatnonzero(up)
+eta_grow = np.array(sorted(grew))
+print(f"runs with a step where eta |xy - 1| > sqrt(2), at which |x^2 - y^2| grew: {eta_grow.size}, "
+      f"every step size from {eta_grow.min():.3f} on (converged: {np.isin(eta_grow, conv).sum()}, "
+      f"diverged: {np.isin(eta_grow, div).sum()}); it grew at no other step of any run")
+assert np.array_equal(eta_grow, eta_grid[eta_grid >= eta_grow.min()])
+
 # %%
 fig, axs = plt.subplots(1, 2, figsize=(11.0, 4.5), gridspec_kw={"width_ratios": [1.25, 1]})
 ax = axs[0]
@@ -389,8 +414,12 @@ ax.axhline(lam_flow, color="tab:red", lw=0.8, ls=":",
            label=rf"gradient flow limit $\lambda_{{\max}}={lam_flow:.2f}$")
 if div.size:
     ax.axvspan(div.min() - eta_grid_step / 2, 0.46, color="0.85", label="diverges")
-for e, off in zip(eta_paper[:3], ((4, -14), (-30, -12), (6, 6))):
-    ax.plot(e, lam_max(outcome[e].x_final), "o", ms=7, mfc="none", color="k")
+g_conv = np.isin(conv, eta_grow)
+ax.plot(conv[g_conv], lam_conv[g_conv], "o", ms=7, mfc="none", color="tab:orange",
+        label=r"a step had $\eta|xy-1|>\sqrt{2}$: $|x^2-y^2|$ grew")
+for k, (e, off) in enumerate(zip(eta_paper[:3], ((4, -14), (-6, -14), (6, 6)))):
+    ax.plot(e, lam_max(outcome[e].x_final), "o", ms=7, mfc="none", color="k",
+            label=r"the runs printed above" if k == 0 else None)
     ax.annotate(rf"$\eta={e}$: {lam_max(outcome[e].x_final):.2f}", (e, lam_max(outcome[e].x_final)),
                 textcoords="offset points", xytext=off, fontsize=8, ha="left" if off[0] > 0 else "right")
 ax.set_ylim(0, 12)
@@ -398,7 +427,7 @@ ax.set_xlim(0, 0.46)
 ax.set_xlabel(r"step size $\eta$")
 ax.set_ylabel(r"$\lambda_{\max}=x^2+y^2$ at the limit")
 ax.set_title(r"GD on $\frac{1}{2}(xy-1)^2$ from $(3,\,0.1)$: larger steps, flatter minima")
-ax.legend(fontsize=8, loc="upper right")
+ax.legend(fontsize=8, loc="lower left")
 
 ax = axs[1]
 Xg, Yg = np.meshgrid(np.linspace(0.5, 3.4, 400), np.linspace(-0.8, 1.6, 400))
@@ -414,7 +443,7 @@ for e, c in zip(eta_paper[1:3], ("tab:orange", "tab:purple")):
     xs = outcome[e].x
     ax.plot(xs[:, 0], xs[:, 1], "o-", color=c, ms=3, lw=0.7, label=rf"GD $\eta={e}$")
 ax.plot(*x0, "ks", ms=6, label="start $(3, 0.1)$")
-ax.plot(*fl.x_final, "*", color="tab:red", ms=12, zorder=5)
+ax.plot(*fl.x_final, "*", color="tab:red", ms=12, zorder=5, label="gradient-flow limit")
 ax.set_xlim(0.5, 3.4)
 ax.set_ylim(-0.8, 1.6)
 ax.set_aspect("equal")
@@ -425,10 +454,15 @@ ax.legend(fontsize=8, loc="upper left")
 show(fig, "04_large_step")
 
 # %% [markdown]
+# *Figure:* Larger steps end on flatter minima, always below $2/\eta$; near the divergence threshold the dependence is no longer monotone, and from $\eta=0.385$ on an early step has $\eta|xy-1|>\sqrt2$ and makes the imbalance grow (orange circles).
+
+# %% [markdown]
 # The gradient-flow limit sits where the conserved hyperbola $x^2-y^2=8.99$ meets $xy=1$
 # ($\lambda_{\max}=\sqrt{8.99^2+4}$), and small steps stay close to it. Moderate steps shrink the
-# imbalance and land on flatter minima, and every limit lies below the $2/\eta$ curve. The step
-# sizes near the divergence threshold give a non-monotone (chaotic) dependence on $\eta$.
+# imbalance and land on flatter minima, and every limit lies below the $2/\eta$ curve. Near the
+# divergence threshold the dependence on $\eta$ is not monotone: there an early step has
+# $\eta|xy-1|$ close to or above $\sqrt2$, where the factor $|1-\eta^2r^2|$ is close to or above 1,
+# so that step shrinks the imbalance little or makes it grow (orange circles).
 #
 # ## The nonsmooth case $|xy-1|$
 #
@@ -448,10 +482,10 @@ sub = subgradient_flow(AB.inner, AB.inner_grad, x0, (0.0, t_plot), charges=Q_abs
 D = sub.x[:, 0] ** 2 - sub.x[:, 1] ** 2
 xs_end = sub.x_final
 xg_end = fl.x_final                     # gradient flow of 1/2 (xy-1)^2 on [0, 20] (figure above)
-print(f"kink set reached at t = {sub.extra['t_hit']:.6f}")
+print(f"kink set reached at t = {sub.extra['t_hit']:.5f}")
 print(f"x^2 - y^2: start {D[0]:.6f}, end {D[-1]:.6f}; max |change| < 1e-8: {np.abs(D - D[0]).max() < 1e-8}")
-print(f"end point of the subgradient flow of |xy-1|:   ({xs_end[0]:.6f}, {xs_end[1]:.6f})")
-print(f"end point of the gradient flow of 1/2(xy-1)^2: ({xg_end[0]:.6f}, {xg_end[1]:.6f})")
+print(f"end point of the subgradient flow of |xy-1|:   ({xs_end[0]:.5f}, {xs_end[1]:.5f})")
+print(f"end point of the gradient flow of 1/2(xy-1)^2: ({xg_end[0]:.5f}, {xg_end[1]:.5f})")
 assert sub.converged and sub.max_rel_drift < 1e-8 and np.abs(D - D[0]).max() < 1e-8
 assert abs(xs_end[0] * xs_end[1] - 1.0) < 1e-9
 assert np.linalg.norm(xs_end - xg_end) < 1e-6
@@ -459,10 +493,10 @@ assert np.linalg.norm(xs_end - xg_end) < 1e-6
 # %%
 fig, ax = plt.subplots(figsize=(7.0, 3.8))
 fl_s = gradient_flow(SF.grad, x0, (0.0, t_plot), t_eval=np.linspace(0.0, t_plot, 701))
-ax.plot(sub.t, D, color="tab:purple", lw=2, label=r"subgradient flow of $|xy-1|$")
+ax.plot(sub.t, D, color="tab:green", lw=2.5, label=r"subgradient flow of $|xy-1|$")
 ax.plot(fl_s.t, fl_s.x[:, 0] ** 2 - fl_s.x[:, 1] ** 2, "--", color="tab:red", lw=1.5,
-        label=r"gradient flow of $\frac{1}{2}(xy-1)^2$")
-for e, c in zip((0.2, 0.3), ("tab:orange", "tab:green")):
+        label=r"gradient flow of $\frac{1}{2}(xy-1)^2$ (dashed, on the green line)")
+for e, c in zip((0.2, 0.3), ("tab:orange", "tab:purple")):
     xs = outcome[e].x
     k = xs.shape[0]
     ax.plot(e * np.arange(k), xs[:, 0] ** 2 - xs[:, 1] ** 2, "o-", ms=3, lw=0.7, color=c,
@@ -476,6 +510,9 @@ ax.set_ylabel("$x^2-y^2$")
 ax.set_title("the charge $x^2-y^2$ along flows (constant) and gradient descent (shrinks)")
 ax.legend(fontsize=8, loc="center right")
 show(fig, "04_nonsmooth_charge")
+
+# %% [markdown]
+# *Figure:* The charge $x^2-y^2$ is constant along both flows, which stop on the same minimum, and shrinks step by step along gradient descent.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
