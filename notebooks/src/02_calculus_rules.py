@@ -18,16 +18,28 @@
 #    $f^\circ(x,r)=\tfrac12\|\nabla^2f(x)\|_2\,r^2+o(r^2)$, with $\|\cdot\|_2=\max_i|\lambda_i|$;
 # 6. **nonsmooth first order** for locally Lipschitz, directionally differentiable $f$:
 #    $f^\circ(x,r)=r\max_{\|u\|\le1}|f'(x;u)|+o(r)$, e.g. $|xy-1|$;
-# 7. **definable functions** have a leading term $c\,r^a$ (rational $a$ for semialgebraic $f$),
-#    so the eventual flatness order between two points is total; an oscillation of type
-#    $x^2(2+\sin\log|x|)$ breaks this.
+# 7. **definable functions** (graphs in an o-minimal structure, e.g. semialgebraic; see notebook 01):
+#    the profile is definable too, so the eventual flatness order between two points is total; in a
+#    *polynomially bounded* structure (semialgebraic, globally subanalytic) the profile moreover has a
+#    leading term $c\,r^a$ (rational $a$ for semialgebraic $f$). Definability alone does not give a
+#    power law: $e^{-1/x^2}$, definable in $\mathbb R_{\exp}$, is flatter than every power and has no
+#    order (notebook 01). An oscillation of type $x^2(2+\sin\log|x|)$, not definable, breaks even
+#    the total order.
 #
 # The leading constants of rules 4–6 are in `flatlib.calculus`; rules 1–2 need no code.
+#
+# **How the inequalities are checked.** `max_variation` on a general function returns a value
+# attained in the ball: a *lower* bound of $f^\circ$. Comparing a lower bound with the right-hand
+# side of a "$\le$" proves nothing (a solver returning 0 would pass). So every "$\le$" row compares a
+# certified **upper** value of the left-hand side (the exact quadratic path, whose value the
+# trust-region dual certifies to rounding, or a closed form built from it) with the right-hand side,
+# and every "$\le$" row is paired with an "$=$" row on instances where the two sides coincide, so that
+# a solver returning too small (or too large) a value fails there.
 
 # %% tags=["parameters"]
 seed = 0
 n_instances = 12   # random instances per rule
-fast = True        # fewer radii in the figures and a shallower oscillation grid
+fast = False       # True: fewer radii in the figures and a shallower oscillation grid (smoke run)
 
 # %%
 import numpy as np
@@ -40,17 +52,35 @@ from flatlib.figures import show, style
 
 style()
 rng = np.random.default_rng(seed)
-n_radii = 25 if fast else 60
+n_radii = 20 if fast else 40
 rows = []
 
 
 def mv(f, x, r, **kw):
+    """The value of max_variation: attained in the ball (exact for a Quadratic)."""
     return max_variation(f, x, r, **kw).value
 
 
+def mv_upper(q, x, r):
+    """A certified upper value of q°(x, r) for a Quadratic q (the trust-region dual)."""
+    res = max_variation(q, x, r)
+    assert res.exact and res.upper >= res.value
+    return res.upper
+
+
+def probes(q, x, r):
+    """max |q(y) - q(x)| over y = x ± r u, u the gradient direction and the Hessian's eigenvectors:
+    values attained in the ball, hence lower bounds of q°(x, r) that any exact value must reach."""
+    g = q.Q @ x + q.b
+    U = np.linalg.eigh(q.Q)[1].T
+    if np.linalg.norm(g) > 0:
+        U = np.vstack([U, g / np.linalg.norm(g)])
+    return max(abs(q(x + sg * r * u) - q(x)) for u in U for sg in (1, -1))
+
+
 def record(rule, data, kind, values, tol):
-    """kind '=': relative errors (worst = max); '<=': relative slacks (rhs - lhs)/rhs
-    (worst = min, negative means violated); 'lim': error / certified bound (worst = max)."""
+    """kind '=': relative errors (worst = max); '<=': relative slacks (rhs - lhs)/rhs, lhs an upper
+    value (worst = min, negative means violated); 'lim': error / certified bound (worst = max)."""
     values = np.asarray(values, dtype=float)
     if kind == "<=":
         worst, ok = float(values.min()), bool(values.min() >= -tol)
@@ -110,10 +140,14 @@ def slack(lhs, rhs):
 # Quadratics $q(y)=\tfrac12y^\top Qy+b^\top y+c$ have exact profiles (two trust-region
 # subproblems) and the family is closed under $aq+c$, $q\circ A$ and sums, so the rules are
 # checked exactly on them; on a non-quadratic smooth function (a sum of sines) both sides
-# are numerical and agree to the solver's tolerance.
+# are numerical and agree to the solver's tolerance. The linear rule is an inequality: its row
+# compares the certified upper value of the left side with the right side, and its equality case,
+# $A=\sigma Q$ with $Q$ orthogonal ($\|A\|_2=\sigma$), must give equal sides. Every exact value must
+# also reach the values attained at a few probe points of the ball (a check that a solver returning
+# too small a value fails).
 
 # %%
-e_aff_q, e_aff_s, e_iso_q, e_iso_s, s_lin = [], [], [], [], []
+e_aff_q, e_aff_s, e_iso_q, e_iso_s, s_lin, e_lin, s_probe = [], [], [], [], [], [], []
 for _ in range(n_instances):
     n = int(rng.integers(1, 5))
     q, x, r = rand_quadratic(n), rng.standard_normal(n), float(rng.uniform(0.05, 1.5))
@@ -123,8 +157,12 @@ for _ in range(n_instances):
     e_iso_q.append(rel(mv(Quadratic(Q.T @ q.Q @ Q, Q.T @ q.b, q.c), x, r), mv(q, Q @ x, r)))
     m = int(rng.integers(1, 5))
     q2, A = rand_quadratic(m), rng.standard_normal((m, n))
-    s_lin.append(slack(mv(Quadratic(A.T @ q2.Q @ A, A.T @ q2.b, q2.c), x, r),
+    s_lin.append(slack(mv_upper(Quadratic(A.T @ q2.Q @ A, A.T @ q2.b, q2.c), x, r),
                        mv(q2, A @ x, np.linalg.norm(A, 2) * r)))
+    sig = float(np.linalg.norm(A, 2))                 # equality case: A = sig Q, |A|_2 = sig
+    e_lin.append(rel(mv(Quadratic(sig ** 2 * Q.T @ q.Q @ Q, sig * Q.T @ q.b, q.c), x, r),
+                     mv(q, sig * Q @ x, sig * r)))
+    s_probe.append(slack(probes(q, x, r), mv(q, x, r)))
     s = SinSum(n)
     e_aff_s.append(rel(mv(lambda y: a * s(y) + c, x, r, grad=lambda y: a * s.grad(y)),
                        abs(a) * mv(s, x, r, grad=s.grad)))
@@ -135,6 +173,8 @@ assert record("(a f + c)° = |a| f°", "sum of sines", "=", e_aff_s, 1e-7)
 assert record("(f∘Q)°(x,r) = f°(Qx,r)", "quadratic", "=", e_iso_q, 1e-9)
 assert record("(f∘Q)°(x,r) = f°(Qx,r)", "sum of sines", "=", e_iso_s, 1e-7)
 assert record("(f∘A)°(x,r) <= f°(Ax,|A|r)", "quadratic", "<=", s_lin, 1e-10)
+assert record("(f∘σQ)°(x,r) = f°(σQx,σr)", "quadratic", "=", e_lin, 1e-9)
+assert record("|f(y)-f(x)| <= f°, y probes", "quadratic", "<=", s_probe, 1e-12)
 
 # %% [markdown]
 # ## 2. Sums, max/min, Lipschitz outer maps
@@ -143,30 +183,83 @@ assert record("(f∘A)°(x,r) <= f°(Ax,|A|r)", "quadratic", "<=", s_lin, 1e-10)
 # max: $|\max(\alpha,\beta)-\max(\alpha',\beta')|\le\max(|\alpha-\alpha'|,|\beta-\beta'|)$ (the max is
 # 1-Lipschitz for the sup-norm), so $\max(f,g)^\circ\le\max(f^\circ,g^\circ)$ holds **at every
 # point**, with no assumption; half of the instances put $x$ on $\{f=g\}$, where both pieces
-# are active. It is not an equality: $\max(y^2,1)$ is constant near $0$. Here the left-hand
-# sides are computed by `max_variation` on the nonsmooth composite (a value attained in the
-# ball, hence a lower bound) and the right-hand sides exactly.
+# are active. It is not an equality: $\max(y^2,1)$ is constant near $0$.
+#
+# Certified upper values of the left sides, from the exact quadratic path ($f$, $g$ quadratics,
+# $u_f=\sup_Bf-f(x)$, $d_f=f(x)-\inf_Bf$ and the same for $g$):
+#
+# * sum: $f+g$ is a quadratic, its profile is exact;
+# * max: $\sup_B\max(f,g)=\max(\sup_Bf,\sup_Bg)$ exactly and $\inf_B\max(f,g)\ge\max(\inf_Bf,\inf_Bg)$,
+#   so with $m=\max(f(x),g(x))$,
+#   $\max(f,g)^\circ\le\max\big(\max(f(x)+u_f,g(x)+u_g)-m,\ m-\max(f(x)-d_f,g(x)-d_g)\big)$; the min likewise;
+# * Lipschitz outer map: $f(B)$ is the interval $[f(x)-d_f,\,f(x)+u_f]$ ($B$ is connected), so
+#   $(\varphi\circ f)^\circ=\max_{t\in f(B)}|\varphi(t)-\varphi(f(x))|$ **exactly**, a maximum over the
+#   interval's ends and the critical points or kinks of $\varphi$ inside.
+#
+# The equality cases: $g=\alpha f$ for the sum; for the max (and min) one piece dominating on the
+# ball ($g=\tfrac12f+s$ with a shift $s$ that keeps $g$ below $f$, resp. above) and both pieces active,
+# $\max(\tilde f,-\tilde f)=|\tilde f|$ with $\tilde f=f-f(x)$; for the outer map $\varphi(t)=L\,t$ on $f(B)$
+# and $\varphi(t)=L|t-f(x)|$. There the left sides are computed by `max_variation` on the composite
+# (a local search: a value attained in the ball) and must equal the right sides; the local search
+# on $\varphi\circ f$ must also equal the exact value above.
 
 # %%
-s_sum, s_max, s_min, s_lip = [], [], [], []
+s_sum, e_sum, s_max, s_min, e_dom, e_abs, s_lip, e_lipx, e_lipeq = [], [], [], [], [], [], [], [], []
 phis = [lambda t: np.sin(t), lambda t: np.tanh(t - 0.3), lambda t: abs(t - 0.1),
         lambda t: np.clip(t, -0.5, 0.7)]          # all 1-Lipschitz
+
+
+def phi_crit(k, lo, hi):
+    """Critical points (sin) or kinks (|t - 0.1|) of phis[k] inside [lo, hi]; tanh and clip are monotone."""
+    if k == 0:
+        j = np.arange(np.ceil((lo - np.pi / 2) / np.pi), np.floor((hi - np.pi / 2) / np.pi) + 1)
+        return list(np.pi / 2 + np.pi * j)
+    return [0.1] if (k == 2 and lo <= 0.1 <= hi) else []
+
+
 for i in range(n_instances):
     n = int(rng.integers(1, 4))
     f, g = rand_quadratic(n), rand_quadratic(n)
     x, r = rng.standard_normal(n), float(rng.uniform(0.05, 1.0))
     if i % 2:
         g = Quadratic(g.Q, g.b, g.c + f(x) - g(x))   # x on {f = g}
-    ff, gg = mv(f, x, r), mv(g, x, r)
-    s_sum.append(slack(mv(Quadratic(f.Q + g.Q, f.b + g.b, f.c + g.c), x, r), ff + gg))
-    s_max.append(slack(mv(lambda y: max(f(y), g(y)), x, r, n_starts=16), max(ff, gg)))
-    s_min.append(slack(mv(lambda y: min(f(y), g(y)), x, r, n_starts=16), max(ff, gg)))
-    L, phi = float(rng.uniform(0.2, 4)), phis[i % len(phis)]
-    s_lip.append(slack(mv(lambda y: float(L * phi(f(y))), x, r), L * ff))
+    rf, rg = max_variation(f, x, r), max_variation(g, x, r)
+    assert rf.exact and rg.exact
+    ff, gg = rf.value, rg.value
+    fx, gx = f(x), g(x)
+    s_sum.append(slack(mv_upper(Quadratic(f.Q + g.Q, f.b + g.b, f.c + g.c), x, r), ff + gg))
+    m, l0 = max(fx, gx), min(fx, gx)
+    up_max = max(max(fx + rf.up, gx + rg.up) - m, m - max(fx - rf.down, gx - rg.down))
+    up_min = max(min(fx + rf.up, gx + rg.up) - l0, l0 - min(fx - rf.down, gx - rg.down))
+    s_max.append(slack(up_max, max(ff, gg)))
+    s_min.append(slack(up_min, max(ff, gg)))
+    L, k = float(rng.uniform(0.2, 4)), i % len(phis)
+    phi = phis[k]
+    lo, hi = fx - rf.down, fx + rf.up
+    lip_exact = L * max(abs(phi(t) - phi(fx)) for t in [lo, hi] + phi_crit(k, lo, hi))
+    s_lip.append(slack(lip_exact, L * ff))
+    e_lipx.append(rel(mv(lambda y: float(L * phi(f(y))), x, r, n_starts=16), lip_exact))
+    # equality cases
+    alpha = L / 4
+    e_sum.append(rel(mv(Quadratic((1 + alpha) * f.Q, (1 + alpha) * f.b, f.c), x, r),
+                     ff + mv(Quadratic(alpha * f.Q, alpha * f.b, f.c), x, r)))
+    below = Quadratic(0.5 * f.Q, 0.5 * f.b, 0.5 * f.c + 0.5 * fx - rf.down - 1.0)   # g < f on the ball
+    above = Quadratic(0.5 * f.Q, 0.5 * f.b, 0.5 * f.c + 0.5 * fx + rf.up + 1.0)     # g > f on the ball
+    e_dom.append(rel(mv(lambda y: max(f(y), below(y)), x, r, n_starts=16), ff))
+    e_dom.append(rel(mv(lambda y: min(f(y), above(y)), x, r, n_starts=16), ff))
+    e_abs.append(rel(mv(lambda y: max(f(y) - fx, fx - f(y)), x, r, n_starts=16), ff))
+    e_abs.append(rel(mv(lambda y: min(f(y) - fx, fx - f(y)), x, r, n_starts=16), ff))
+    e_lipeq.append(rel(mv(lambda y: float(L * np.clip(f(y), lo - 1.0, hi + 1.0)), x, r), L * ff))
+    e_lipeq.append(rel(mv(lambda y: float(L * abs(f(y) - fx)), x, r, n_starts=16), L * ff))
 assert record("(f+g)° <= f° + g°", "quadratic", "<=", s_sum, 1e-10)
+assert record("(f+αf)° = f° + (αf)°", "quadratic", "=", e_sum, 1e-9)
 assert record("max(f,g)° <= max(f°,g°)", "quadratic", "<=", s_max, 1e-9)
 assert record("min(f,g)° <= max(f°,g°)", "quadratic", "<=", s_min, 1e-9)
+assert record("max/min: one piece dominates", "quadratic", "=", e_dom, 1e-7)
+assert record("max/min(±(f-f(x)))° = f°", "quadratic", "=", e_abs, 1e-7)
 assert record("(φ∘f)° <= L f°", "quadratic", "<=", s_lip, 1e-9)
+assert record("(φ∘f)° by local search", "quadratic", "=", e_lipx, 1e-6)
+assert record("(Lt)∘f, L|t-f(x)|: = L f°", "quadratic", "=", e_lipeq, 1e-7)
 assert mv(lambda y: max(float(y[0] ** 2), 1.0), [0.0], 0.5) == 0.0   # strict: 0 < r² = max(f°, g°)
 
 
@@ -268,10 +361,12 @@ assert down_won > 0   # some instances had the "down" side winning
 print("instances where the 'down' side won at a critical point:", down_won, "of", n_instances)
 
 # %% [markdown]
-# ## 7. Definable functions: a rational flatness order
+# ## 7. Definable functions: a rational flatness order (semialgebraic case)
 #
-# `flatness_order` fits $\log f^\circ=\log c+a\log r$ on small radii; for semialgebraic
-# functions the fitted order is rational.
+# `flatness_order` fits $\log f^\circ=\log c+a\log r$ on small radii. For semialgebraic functions
+# (definable in a polynomially bounded structure) a leading term $c\,r^a$ exists and the order is
+# rational; the cases below are semialgebraic. In $\mathbb R_{\exp}$ this fails: $e^{-1/x^2}$ has no
+# order, and `flatness_order` reports `settled=False` on it (notebook 01).
 
 # %%
 cases = [("x²", lambda y: y[0] ** 2, 2), ("|x|", lambda y: abs(y[0]), 1), ("x⁴", lambda y: y[0] ** 4, 4),
@@ -373,11 +468,15 @@ ax.legend()
 bx.loglog(rr, np.abs(ratio - G), "o-", ms=3, label=r"$|f^\circ/r - \sqrt{5}|$")
 # |f(x+u) - f(x) - a - a²/2| = 0 with a = u₁ + 2u₂ + u₁u₂, |a| <= √5 r + r²/2: certified bound
 bound1 = rr / 2 + rr * (np.sqrt(5) + rr / 2) ** 2 / 2
-bx.loglog(rr, bound1, "k:", label=r"bound $\frac{r}{2} + \frac{r}{2}(\sqrt{5} + \frac{r}{2})^2$")
+bx.loglog(rr, bound1, "k:", label=r"bound $\frac{r}{2} + \frac{r}{2}(\sqrt{5} + \frac{r}{2})^2$" "\n(nearly attained: on the error)")
 bx.set(xlabel="r", title="error is O(r)")
 bx.legend()
 show(fig, "02_first_order")
 assert np.all(np.abs(ratio - G) <= bound1 * (1 + 1e-6))
+
+# %% [markdown]
+# *What to see:* $f^\circ/r$ settles on $\sqrt5$ as $r\to0$, and its distance to $\sqrt5$ (right) falls
+# like $r$, below the certified bound at every radius.
 
 # %%
 H11 = np.array([[1.0, 1.0], [1.0, 1.0]])
@@ -399,7 +498,7 @@ ax.set(xlabel="r", ylabel=r"variation $/ r^2$", title=r"(b) critical points: $\f
 ax.legend(fontsize=8)
 bx.loglog(rr, np.abs(ratio2 - C), "o-", ms=3, label=r"min: $|f^\circ/r^2 - 1|$")
 bx.loglog(rr, np.abs(res_s.value / rr ** 2 - 1.5), "s-", ms=3, color="C1", label=r"saddle: $|f^\circ/r^2 - \frac{3}{2}|$")
-bx.loglog(rr, rr, "k:", label=r"bound $r$ (saddle)")
+bx.loglog(rr, rr, "k:", label=r"bound $r$ (saddle; attained: on its error)")
 bx.set(xlabel="r", title="error is O(r) (cubic terms)")
 bx.legend(fontsize=8)
 show(fig, "02_second_order")
@@ -408,6 +507,11 @@ assert np.max(np.abs(ratio2 / exact2 - 1)) <= 1e-7
 # saddle: |sad(u) - ½uᵀH u| = |u₂| ||u||² <= r³, and the down side wins
 assert np.all(np.abs(res_s.value / rr ** 2 - 1.5) <= rr * (1 + 1e-6) + 1e-9)
 assert np.all(res_s.down[rr < 0.3] > res_s.up[rr < 0.3])
+
+# %% [markdown]
+# *What to see:* at the minimum $f^\circ/r^2\to1=\tfrac12\|\nabla^2f\|_2$; at the saddle the "down" side
+# tends to $\tfrac32$ and the "up" side to $\tfrac12$, so the profile follows the down side; both errors
+# fall like $r$.
 
 # %%
 fabs = lambda z: abs(z[0] * z[1] - 1.0)
@@ -429,6 +533,10 @@ assert np.all(np.abs(ratio3 - np.sqrt(17) / 2) <= rr / 2 * (1 + 1e-6) + 1e-9)
 print("directional constant:", round(Dc.value, 8), " sqrt(17)/2 =", round(np.sqrt(17) / 2, 8))
 
 # %% [markdown]
+# *What to see:* although $|xy-1|$ is not differentiable on the hyperbola, $f^\circ/r$ tends to the
+# largest directional derivative $\sqrt{17}/2$, with an error below $r/2$.
+
+# %% [markdown]
 # (d) The non-definable oscillation: $o^\circ(0,r)/r^2$ against the constant 2 of the point 1.
 
 # %%
@@ -441,3 +549,9 @@ ax.plot(osc_r[idx], np.full(idx.size, 2.0), "kx", label=f"{idx.size} crossings")
 ax.set(xlabel="r", ylim=(0.8, 3.7), title="(d) profiles that cross infinitely often as r → 0")
 ax.legend(fontsize=8, loc="upper center", ncol=3)
 show(fig, "02_oscillation")
+
+# %% [markdown]
+# *What to see:* $f^\circ(0,r)/r^2$ keeps oscillating between about 1 and 3 as $r\to0$ while the other
+# profile stays at 2, so the two cross again in every period of $\log r$ (crosses). The wiggle of the
+# constant profile below $r=10^{-13}$ is floating point: $(1+u)-1$ is rounded to $2\cdot10^{-16}$, a few
+# per cent of $u$ there.
