@@ -214,8 +214,8 @@ show(fig, "06_hessian_spectrum")
 # $\lambda_{\max}=\max(2\sigma_1,\ \sigma_1+\sigma_2e^{2|t|},\ 2\sigma_2\cosh2t)=2\sigma_1$ iff
 # $|t|\le\tfrac12\log(\sigma_1/\sigma_2)$, that is, for the **column scale** $c=e^t$ in the tie interval
 # $$c\in\big[\sqrt{\sigma_2/\sigma_1},\ \sqrt{\sigma_1/\sigma_2}\big]$$
-# (the interval $[\sigma_2/\sigma_1,\sigma_1/\sigma_2]$ is that of $c^2$; with $r>2$ the same holds for
-# column $k\ge2$ with $\sigma_k$ in place of $\sigma_2$). Kamber & Parhi (arXiv:2509.25783) see the
+# (the interval $[\sigma_2/\sigma_1,\sigma_1/\sigma_2]$ is that of $c^2$; for $r>2$ the same derivation
+# gives $[\sqrt{\sigma_k/\sigma_1},\sqrt{\sigma_1/\sigma_k}]$ for column $k\ge2$, not computed here, where $r=2$). Kamber & Parhi (arXiv:2509.25783) see the
 # same phenomenon through $\lambda_{\max}$: the minima of smallest top Hessian eigenvalue are those
 # balanced in the spectral norm, not necessarily in the Frobenius norm. The norm
 # $\|X\|^2+\|Y\|^2$ (right) is strictly minimal at $t=0$ on every path (Kempf–Ness).
