@@ -112,7 +112,8 @@ def _trs_solve(lam, ct, r):
         val = float(ct @ u + 0.5 * np.sum(lam * u * u))
         upper = (amax * np.linalg.norm(ct / amax) * r + 0.5 * lam_max_abs * r * r) * (1 + 4 * (n + 4) * _EPS)
         return val, u, max(upper, val), np.inf, False
-    vn, un, upn, mun, hard = _trs_unit(lam / sig, (ct / sig) / r)
+    with np.errstate(over="ignore"):   # |ct / d| may overflow near a pole: read as inf
+        vn, un, upn, mun, hard = _trs_unit(lam / sig, (ct / sig) / r)
     u = un * r
     with np.errstate(over="ignore", invalid="ignore"):
         val = float(ct @ u + 0.5 * np.sum(lam * u * u))

@@ -307,6 +307,8 @@ def test_trust_region_max_certified_upper(inst):
 @given(inst=instances(n=st.just(2)))
 def test_trust_region_max_2d_polar_grid(inst):
     # The same family in 2-D against a reference that uses no duality at all.
+    # catches: the completion added to a nonzero coordinate, a secular solve stopped after 3
+    # Newton steps, a value scaled by 1 - 1e-9 (checked with sabotaged solvers).
     Q, g, r = inst.Q, inst.g, inst.r
     tol = floor(inst, r)
     ref = polar_reference(Q, g, r)
@@ -374,6 +376,9 @@ def test_literal_hard_cases_from_the_issue(b, exact, slack):
 @settings(max_examples=100, deadline=None)
 @given(inst=instances(with_x=True))
 def test_quadratic_max_variation_and_bound(inst):
+    # Both sides through Quadratic, at a point x != 0 (b = g - Qx).
+    # catches: multiplier computed as mu - lam from mu = lam_max + s (precision lost at the pole),
+    # the completion added to a nonzero coordinate, an early-stopped secular solve, a wrong side.
     q, x, r = quadratic_of(inst), inst.x, inst.r
     tol = floor(inst, r) + 1e-14 * np.max(np.abs(inst.lam)) * np.linalg.norm(x) * r
     up, down = both_sides_reference(inst, r)
@@ -399,6 +404,8 @@ def test_quadratic_max_variation_and_bound(inst):
 @given(inst=instances(with_x=True))
 def test_flatlib_max_variation_on_quadratic(inst):
     # End to end through flatlib.max_variation (profiles.py): value, upper, exact, argmax.
+    # catches: upper set to a value that is too low, exact claimed with an open gap, and the
+    # solver sabotages above.
     q, x, r = quadratic_of(inst), inst.x, inst.r
     tol = floor(inst, r) + 1e-14 * np.max(np.abs(inst.lam)) * np.linalg.norm(x) * r
     up, down = both_sides_reference(inst, r)
@@ -408,8 +415,9 @@ def test_flatlib_max_variation_on_quadratic(inst):
     assert np.linalg.norm(res.argmax - x) <= r * (1 + FEAS)
     assert abs(abs(q(res.argmax) - q(x)) - res.value) <= 1e-12 * res.value + tol
     assert res.upper >= res.value and res.upper >= ref - tol
-    if res.exact:
-        assert res.upper - res.value <= 1e-12 * res.upper + tol
+    assert res.upper <= ref + RTOL * ref + tol                 # a tight bound, not a loose one
+    assert res.exact and res.status == "exact"                 # certified on this family ...
+    assert res.upper - res.value <= 1e-12 * res.upper + 1e-300  # ... and the claim holds
     prof = fl.max_variation(q, x, np.array([0.5 * r, r]))
     assert abs(prof.value[1] - ref) <= RTOL * ref + tol
     assert np.all(prof.upper >= prof.value)
@@ -420,6 +428,7 @@ def test_flatlib_max_variation_on_quadratic(inst):
 def test_quadratic_level_distance_near_hard_case(inst):
     # d* = inf{r : q°(x, r) >= delta} with delta = q°(x, r0): the reference profile at d* is
     # delta (up to the bisection's last step), and the nearest point is in the level set.
+    # catches: a profile too high near the hard case (d* too small), or too low (d* too large).
     q, x, r0 = quadratic_of(inst), inst.x, inst.r
     delta = max(both_sides_reference(inst, r0))
     if not delta > 0:
@@ -433,3 +442,61 @@ def test_quadratic_level_distance_near_hard_case(inst):
     assert abs(q(y) - q(x)) >= delta * (1 - 1e-10) - tol
     res = fl.level_distance(q, x, delta)
     assert res.value == d
+
+
+def test_sides_and_validation():
+    # Q = diag(3, -5), g = (0, 1), r = 1: up side is the hard case of diag(3, -5):
+    # mu = 3, u₂ = 1/(3+5) = 1/8, u₁ = sqrt(1 - 1/64): 1/8 + ½(3·63/64 - 5/64) = 1/8 + 184/128 = 1.5625.
+    # Down side: max -u₂ - ½(3u₁² - 5u₂²), i.e. -Q = diag(-3, 5) with c = (0, -1) on the top
+    # eigenvector (not hard): mu = 6 solves 1/(mu - 5) = 1, u = (0, -1), value 1 + 5/2 = 3.5.
+    q = Quadratic(np.diag([3.0, -5.0]), [0.0, 1.0])
+    x = np.zeros(2)
+    up = q.max_variation_with_bound(x, 1.0, side="up")
+    assert up.value == pytest.approx(1.5625, rel=1e-14) and np.isnan(up.down) and up.exact
+    dn = q.max_variation_with_bound(x, 1.0, side="down")
+    assert dn.value == pytest.approx(3.5, rel=1e-14) and np.isnan(dn.up) and dn.exact
+    both = q.max_variation_with_bound(x, 1.0)
+    assert both.value == dn.value and both.up == up.value and both.down == dn.value
+    assert both.upper >= 3.5 and both.upper - 3.5 <= 1e-12 * 3.5
+    res = fl.max_variation(q, x, 1.0, side="up")
+    assert res.value == pytest.approx(1.5625, rel=1e-14) and res.exact and np.isnan(res.down)
+    with pytest.raises(ValueError, match="side"):
+        q.max_variation_with_bound(x, 1.0, side="sideways")
+    with pytest.raises(ValueError, match="radius"):
+        q.max_variation_with_bound(x, -1.0)
+    with pytest.raises(ValueError, match="r"):
+        trust_region_max(np.eye(2), np.ones(2), -0.5)
+    with pytest.raises(ValueError, match="r"):
+        trust_region_max(np.eye(2), np.ones(2), [0.5, 1.0], full_output=True)
+    with pytest.raises(ValueError, match="g"):
+        trust_region_max(np.eye(2), np.array([np.nan, 1.0]), 1.0)
+    with pytest.raises(ValueError, match="Q"):
+        trust_region_max(np.eye(3), np.ones(2), 1.0)
+
+
+@pytest.mark.parametrize("r", [1e-200, 1e-100, 1.0, 1e100])
+def test_extreme_radii(r):
+    # The solver works on the unit ball with |lam| and |c|/r scaled out. For Q = diag(3, 1),
+    # g = (0, 1): at r <= 1/2 (u₂ = 1/(mu - 1) reaches r before mu reaches 3) the maximizer is
+    # u = (0, r) for r small enough that mu = 1/r + 1 > 3: value r + r²/2; at r = 1 the hard
+    # case 7/4 (literal case above); at r = 1e100 the hard case 3/2 r² + 1/4 (u₂ = 1/2).
+    Q, g = np.diag([3.0, 1.0]), np.array([0.0, 1.0])
+    res = trust_region_max(Q, g, r, full_output=True)
+    exact = {1e-200: 1e-200, 1e-100: 1e-100 + 0.5e-200, 1.0: 1.75, 1e100: 1.5e200}[r]
+    assert res.value == pytest.approx(exact, rel=1e-14)
+    assert res.exact and res.upper == pytest.approx(exact, rel=1e-12)
+    assert np.all(np.isfinite(res.u)) and np.max(np.abs(res.u)) <= r * (1 + 1e-15)
+
+
+@pytest.mark.parametrize("ctop", [1e-305, 1e-310, 5e-324])
+@pytest.mark.parametrize("scale", [1e-20, 1.0, 1e20])
+def test_subnormal_top_component(ctop, scale):
+    # g = scale (ctop, 1), Q = scale diag(3, 1), r = 1: within |ctop| scale of the hard case
+    # 7/4 scale (literal cases above). The secular root mu - 3 ~ ctop is subnormal or below:
+    # only the hard-case candidate (u_rest = 1/2 completed to the sphere) reaches 7/4.
+    # catches: a solver without the hard-case candidate (returns 3/2 scale, flagged inexact).
+    res = trust_region_max(scale * np.diag([3.0, 1.0]), scale * np.array([ctop, 1.0]), 1.0,
+                           full_output=True)
+    assert res.value == pytest.approx(1.75 * scale, rel=1e-14)
+    assert res.exact and res.upper == pytest.approx(1.75 * scale, rel=1e-12)
+    assert np.linalg.norm(res.u) <= 1 + FEAS
