@@ -112,6 +112,7 @@ PRINTED = {
         "(φ∘f)° <= L f°                 quadratic          <=     12    < 1e-9  yes",
         "(φ∘f)° by local search         quadratic          =      12    < 1e-9  yes",
         "(Lt)∘f, L|t-f(x)|: = L f°      quadratic          =      24    < 1e-9  yes",
+        "the cases above, closed form   isotropic quad.    =      72    < 1e-9  yes",
         "separable: angle maximization  radial powers      =      12    < 1e-9  yes",
         "separable: h° = max f° + g°    radial powers      =      12    < 1e-9  yes",
         "f°/r -> |∇f|                   sum of sines       lim    12  7.38e-01  yes",
@@ -142,6 +143,7 @@ ROWS = [
     ("(φ∘f)° <= L f°", "quadratic", "<=", 1e-9),
     ("(φ∘f)° by local search", "quadratic", "=", 1e-6),
     ("(Lt)∘f, L|t-f(x)|: = L f°", "quadratic", "=", 1e-7),
+    ("the cases above, closed form", "isotropic quad.", "=", 1e-7),
     ("separable: angle maximization", "radial powers", "=", 1e-10),
     ("separable: h° = max f° + g°", "radial powers", "=", 1e-7),
     ("f°/r -> |∇f|", "sum of sines", "lim", 1e-6),
@@ -576,7 +578,7 @@ def phi_interval_max(k, t0, lo, hi):
 def section2():
     _, sec2, *_ = replay()
     rng = np.random.default_rng(7)
-    keys = ["sum", "sum_eq", "max", "min", "dom", "abs", "lip", "lipx", "lipeq"]
+    keys = ["sum", "sum_eq", "max", "min", "dom", "abs", "lip", "lipx", "lipeq", "closed"]
     out = {k: [] for k in keys}
     agree = {k: [] for k in keys}
     samples = {"max": [], "min": []}
@@ -638,11 +640,21 @@ def section2():
         out["lipeq"] += [0.0, 0.0]
         agree["lipeq"] += [rel(mv(lambda y: float(L * np.clip(Fq(y), fx - dnf - 1.0, fx + upf + 1.0)), x, r), L * fo),
                            rel(mv(lambda y: float(L * abs(Fq(y) - fx)), x, r, n_starts=16), L * fo)]
+        # isotropic q(y) = gᵀ(y - x) + (L/2)|y - x|², q° = |g| r + L r²/2 (closed form, test below)
+        iso = Quadratic(L * np.eye(n), gf - L * x, 0.5 * L * x @ x - gf @ x)
+        cl = float(np.linalg.norm(gf)) * r + 0.5 * L * r * r
+        out["closed"] += [0.0] * 6
+        agree["closed"] += [rel(mv(iso, x, r), cl),
+                            rel(mv(Quadratic((1 + al) * iso.Q, (1 + al) * iso.b, iso.c), x, r), (1 + al) * cl),
+                            rel(mv(lambda y: max(iso(y), 0.5 * iso(y) - cl - 1.0), x, r, n_starts=16), cl),
+                            rel(mv(lambda y: min(iso(y), 0.5 * iso(y) + cl + 1.0), x, r, n_starts=16), cl),
+                            rel(mv(lambda y: abs(iso(y)), x, r, n_starts=16), cl),
+                            rel(mv(lambda y: float(L * abs(iso(y))), x, r, n_starts=16), L * cl)]
     return out, agree, samples
 
 
 @pytest.mark.parametrize("key,row", [("sum", 7), ("sum_eq", 8), ("max", 9), ("min", 10), ("dom", 11),
-                                     ("abs", 12), ("lip", 13), ("lipx", 14), ("lipeq", 15)])
+                                     ("abs", 12), ("lip", 13), ("lipx", 14), ("lipeq", 15), ("closed", 16)])
 def test_section2_rows(key, row):
     out, agree, samples = section2()
     vals = np.array(out[key])
@@ -687,7 +699,7 @@ def section3():
     return ag_rule, ag_num
 
 
-@pytest.mark.parametrize("which,row", [(0, 16), (1, 17)])
+@pytest.mark.parametrize("which,row", [(0, 17), (1, 18)])
 def test_section3_rows(which, row):
     # the notebook's quantity is rel(flatlib, closed form); the closed form is checked against a
     # dense angle grid above, so the printed worst is flatlib's error against an independent value
@@ -770,7 +782,7 @@ def section4_flatlib():
     return np.array(b_first), np.array(b_second), np.array(b_abs), np.array(up_down), np.array(e_dir)
 
 
-@pytest.mark.parametrize("idx,row", [(0, 18), (1, 19), (2, 20)])
+@pytest.mark.parametrize("idx,row", [(0, 19), (1, 20), (2, 21)])
 def test_limit_rows(idx, row):
     mine = section4_independent()[idx]
     rule, data, kind, tol = ROWS[row]
@@ -831,7 +843,7 @@ def test_down_side_count():
 
 def test_directional_row():
     e_dir = section4_flatlib()[4]
-    rule, data, kind, tol = ROWS[21]
+    rule, data, kind, tol = ROWS[22]
     # closed form: f'(x; u) = |y u1 + x u2| on the hyperbola, maximum |(y, x)| = the notebook's Gh
     *_, sec4 = replay()
     th = np.linspace(0, 2 * np.pi, 100001)
@@ -841,7 +853,7 @@ def test_directional_row():
         assert dense == pytest.approx(np.hypot(t, 1 / t), rel=1e-9)
     # the notebook's quantity: rel(flatlib's directional constant, |(y, x)|), against the closed form
     worst = float(np.max(e_dir))
-    assert table_line(rule, data, kind, N_INST, worst, worst <= tol) == PRINTED["table"][22]
+    assert table_line(rule, data, kind, N_INST, worst, worst <= tol) == PRINTED["table"][23]
     assert np.all(e_dir <= AGREE)
 
 
@@ -884,9 +896,9 @@ def test_order_table():
         assert fit.order == pytest.approx(order, abs=1e-9)
         assert fit.order_rational == rat
         assert fit.constant_at_rational == pytest.approx(c_rat, rel=1e-8)
-    rule, data, kind, tol = ROWS[22]
+    rule, data, kind, tol = ROWS[23]
     worst = max(errs)
-    assert table_line(rule, data, kind, len(CASES), worst, worst <= tol) == PRINTED["table"][23]
+    assert table_line(rule, data, kind, len(CASES), worst, worst <= tol) == PRINTED["table"][24]
 
 
 # ---------------------------------------------------------------------------
@@ -939,7 +951,7 @@ def test_oscillation_crossings():
         sg = np.sign(cmp.profile_x - cmp.profile_y)
         assert int(np.sum(sg[1:] != sg[:-1])) == count
     assert table_line("oscillation: crossings grow", "z²(2+sin log|z|)", "count", len(DEPTHS),
-                      float(counts[-1]), True) == PRINTED["table"][24]
+                      float(counts[-1]), True) == PRINTED["table"][25]
 
 
 # ---------------------------------------------------------------------------
@@ -957,6 +969,20 @@ def test_directional_constant_of_figure_c():
     Dc = directional_constant(lambda z: abs(z[0] * z[1] - 1.0), np.array([2.0, 0.5]))
     assert round(Dc.value, 8) == round(exact, 8)
     assert abs(Dc.value - exact) <= 1e-8
+
+
+def test_isotropic_closed_form_against_sampling():
+    # q(x + u) - q(x) = gᵀu + (L/2)|u|²: up side |g| r + L r²/2 at u = r g/|g|; the down side is at most
+    # |g| r (gᵀu >= -|g| r, the quadratic term >= 0), so q° = |g| r + L r²/2
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 3):
+        g, L, r = rng.standard_normal(n), float(rng.uniform(0.2, 4)), float(rng.uniform(0.05, 1))
+        U = r * _sample_ball(rng, 20000, n)
+        vals = U @ g + 0.5 * L * np.sum(U * U, axis=1)
+        cl = float(np.linalg.norm(g)) * r + 0.5 * L * r * r
+        assert np.max(np.abs(vals)) <= cl * (1 + 1e-12)
+        u = r * g / np.linalg.norm(g)
+        assert u @ g + 0.5 * L * u @ u == pytest.approx(cl, rel=1e-14)
 
 
 def test_table_header():

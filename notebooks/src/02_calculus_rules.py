@@ -202,9 +202,16 @@ assert record("|f(y)-f(x)| <= f°, y probes", "quadratic", "<=", s_probe, 1e-12)
 # and $\varphi(t)=L|t-f(x)|$. There the left sides are computed by `max_variation` on the composite
 # (a local search: a value attained in the ball) and must equal the right sides; the local search
 # on $\varphi\circ f$ must also equal the exact value above.
+#
+# These pairs compare two computed values, so a solver that scaled *every* result by the same
+# factor would pass them. The last row of this section pins them to a closed form: the isotropic
+# quadratic $q(y)=g^\top(y-x)+\tfrac{\ell}2\|y-x\|^2$ ($g=\nabla f(x)$, $\ell=L$ of the instance) has
+# $q^\circ(x,r)=\|g\|r+\tfrac{\ell}2r^2$ (the "up" side, attained at $x+rg/\|g\|$, is the larger), and
+# the equality cases above built on $q$ (sum, dominated max and min, $\pm(q-q(x))$, $L|q-q(x)|$) must
+# return exactly that (times $1+\alpha$, resp. $L$).
 
 # %%
-s_sum, e_sum, s_max, s_min, e_dom, e_abs, s_lip, e_lipx, e_lipeq = [], [], [], [], [], [], [], [], []
+s_sum, e_sum, s_max, s_min, e_dom, e_abs, s_lip, e_lipx, e_lipeq, e_closed = [], [], [], [], [], [], [], [], [], []
 phis = [lambda t: np.sin(t), lambda t: np.tanh(t - 0.3), lambda t: abs(t - 0.1),
         lambda t: np.clip(t, -0.5, 0.7)]          # all 1-Lipschitz
 
@@ -251,6 +258,16 @@ for i in range(n_instances):
     e_abs.append(rel(mv(lambda y: min(f(y) - fx, fx - f(y)), x, r, n_starts=16), ff))
     e_lipeq.append(rel(mv(lambda y: float(L * np.clip(f(y), lo - 1.0, hi + 1.0)), x, r), L * ff))
     e_lipeq.append(rel(mv(lambda y: float(L * abs(f(y) - fx)), x, r, n_starts=16), L * ff))
+    # the same equality cases on an isotropic quadratic with a closed-form profile
+    grad_fx = f.Q @ x + f.b
+    iso = Quadratic(L * np.eye(n), grad_fx - L * x, 0.5 * L * x @ x - grad_fx @ x)   # g'(y-x) + L/2 |y-x|^2
+    closed = float(np.linalg.norm(grad_fx)) * r + 0.5 * L * r * r
+    e_closed.append(rel(mv(iso, x, r), closed))
+    e_closed.append(rel(mv(Quadratic((1 + alpha) * iso.Q, (1 + alpha) * iso.b, iso.c), x, r), (1 + alpha) * closed))
+    e_closed.append(rel(mv(lambda y: max(iso(y), 0.5 * iso(y) - closed - 1.0), x, r, n_starts=16), closed))
+    e_closed.append(rel(mv(lambda y: min(iso(y), 0.5 * iso(y) + closed + 1.0), x, r, n_starts=16), closed))
+    e_closed.append(rel(mv(lambda y: abs(iso(y)), x, r, n_starts=16), closed))
+    e_closed.append(rel(mv(lambda y: float(L * abs(iso(y))), x, r, n_starts=16), L * closed))
 assert record("(f+g)° <= f° + g°", "quadratic", "<=", s_sum, 1e-10)
 assert record("(f+αf)° = f° + (αf)°", "quadratic", "=", e_sum, 1e-9)
 assert record("max(f,g)° <= max(f°,g°)", "quadratic", "<=", s_max, 1e-9)
@@ -260,6 +277,7 @@ assert record("max/min(±(f-f(x)))° = f°", "quadratic", "=", e_abs, 1e-7)
 assert record("(φ∘f)° <= L f°", "quadratic", "<=", s_lip, 1e-9)
 assert record("(φ∘f)° by local search", "quadratic", "=", e_lipx, 1e-6)
 assert record("(Lt)∘f, L|t-f(x)|: = L f°", "quadratic", "=", e_lipeq, 1e-7)
+assert record("the cases above, closed form", "isotropic quad.", "=", e_closed, 1e-7)
 assert mv(lambda y: max(float(y[0] ** 2), 1.0), [0.0], 0.5) == 0.0   # strict: 0 < r² = max(f°, g°)
 
 
