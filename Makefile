@@ -24,13 +24,19 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
+# Every notebook with its default parameters, then the 48-net grid of notebook 07 (full=True),
+# whose figures (07_*_full) the README shows.
 reproduce: $(STAMP)
 	$(PY) -m flatlib reproduce --jobs $(JOBS)
+	$(PY) -m flatlib reproduce 07_flatness_and_generalization -p full=True \
+	  --figures-dir build/figures-full --output-dir build/notebooks-full
+	cp build/figures-full/07_*_full.png build/figures-full/07_*_full.pdf figures/
 
 test: $(STAMP)
 	$(MAKE) --no-print-directory book  # warnings are errors: a broken reference fails
 	$(PY) -m pytest tests flatlib --doctest-modules  # includes tests/test_book.py (headless Chromium)
 	if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+	  FLATLIB_FIGURES_DIR=$(CURDIR)/build/nbval-figures \
 	  $(PY) -m pytest --nbval --nbval-current-env notebooks --ignore=notebooks/src; fi
 
 # The declared lower bounds: unit tests, doctests and strict nbval in a second venv.
@@ -44,6 +50,7 @@ $(OLDEST)/.installed: pyproject.toml requirements/oldest.txt
 test-oldest: $(OLDEST)/.installed
 	$(OLDEST)/bin/python -m pip list --format=freeze | grep -iE '^(numpy|scipy|matplotlib|scikit-learn)=='
 	$(OLDEST)/bin/python -m pytest tests flatlib --doctest-modules
+	FLATLIB_FIGURES_DIR=$(CURDIR)/build/nbval-figures-oldest \
 	$(OLDEST)/bin/python -m pytest --nbval --nbval-current-env notebooks --ignore=notebooks/src
 
 # Regenerate requirements/lock.txt: the newest versions the declared ranges allow, in a
