@@ -164,6 +164,9 @@ def polar_reference(Q, g, r):
     # refine every local maximum of the samples: near the hard case the two maxima on the
     # circle differ by ~ 2 |c_top| r, less than the sampling error ~ |Q| r² h²
     peaks = np.flatnonzero((vals >= np.roll(vals, 1)) & (vals >= np.roll(vals, -1)))
+    # a (nearly) isotropic Q makes the samples (nearly) constant and almost every sample a tie
+    # "peak": refine the 8 highest only (the circle has at most 2 true local maxima in 2-D)
+    peaks = peaks[np.argsort(vals[peaks])[-8:]]
     for i in peaks:
         best = max(best, -golden_min(lambda t: -on_circle(t), th[i] - h, th[i] + h)[0])
     if np.all(np.linalg.eigvalsh(Q) < 0):
