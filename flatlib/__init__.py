@@ -11,6 +11,7 @@ Quadratic          quadratics with exact profiles (trust-region subproblems)
 
 Further modules
 ---------------
+flatlib.bracket             branch and bound closing value <= f° <= upper (Lipschitz or Hessian bound)
 flatlib.certify             certified bracket of f° on small problems (grid + Lipschitz)
 flatlib.calculus            calculus rules (first/second-order, directional, separable sums)
 flatlib.spectral            Hessian lambda_max / lambda_min (Lanczos) and trace (Hutchinson)

@@ -12,6 +12,7 @@ balancing             the balancing flow X' = -XC, Y' = YC and the orbit's balan
 mlp                   fully connected ReLU networks (backprop, exact HVP, rescaling, balance)
 digits                scikit-learn's bundled 8x8 digits, split and standardized
 training              GD / SGD / SAM training and sweeps through any Executor
+generalization        measures at a trained net (raw and balanced), Kendall tau with bootstrap
 
 Worked problems import the core (``flatlib/*.py``); the core never imports them.
 """
