@@ -414,9 +414,11 @@ for rho in valley_radii:
     v = np.array([orbit_max_variation(M, np.diag([1.0, c]), rho, n_starts=8, rng=0).value
                   for c in cs]) / ref
     valley[rho] = v
-    flat = np.abs(v - 1) < 1e-8
+    # 1e-6: the searches' end values move by ~3e-8 relative across library versions (numpy 1.26
+    # vs 2.x), while a grid step outside the valley raises f° by more than 1e-3
+    flat = np.abs(v - 1) < 1e-6
     edges[rho] = (cs[flat].min(), cs[flat].max())
-    check(f"f° on G = diag(1, c) >= balanced, ρ = {rho:g}", np.all(v >= 1 - 1e-8), "")
+    check(f"f° on G = diag(1, c) >= balanced, ρ = {rho:g}", np.all(v >= 1 - 1e-6), "")
     check(f"valley strictly rises outside, ρ = {rho:g}", v[0] > 1.001 and v[-1] > 1.001, "")
     check(f"valley contains the tie interval, ρ = {rho:g}", np.all(flat[(cs >= c_lo) & (cs <= c_hi)]), "")
     print(f"ρ = {rho:g}: f° along G = diag(1, c) equals the balanced value for c in "
