@@ -5,10 +5,10 @@ differences of the gradient (its eigenvalues and trace), SciPy's SLSQP on the ba
 maximal variations, the rescaling written from its definition, and Kendall's tau-b counted
 pair by pair in pure Python.
 """
-import itertools
 import math
 
 import numpy as np
+from kendall_ref import tau_b as _tau_b
 import pytest
 from scipy.optimize import minimize
 
@@ -53,24 +53,6 @@ def _slsqp_max(fun, n, r, jac, side="both", n_starts=12, seed=1):
             u = res.x * min(1.0, r / max(np.linalg.norm(res.x), 1e-300))
             best = max(best, s * (fun(u) - f0))
     return best
-
-
-def _tau_b(x, y):
-    """Kendall tau-b by counting pairs (pure Python)."""
-    P = Q = Tx = Ty = 0
-    for i, j in itertools.combinations(range(len(x)), 2):
-        dx, dy = x[i] - x[j], y[i] - y[j]
-        if dx == 0 and dy == 0:
-            continue
-        if dx == 0:
-            Tx += 1
-        elif dy == 0:
-            Ty += 1
-        elif dx * dy > 0:
-            P += 1
-        else:
-            Q += 1
-    return (P - Q) / math.sqrt((P + Q + Tx) * (P + Q + Ty))
 
 
 def test_kendall_tau_matches_pair_count_with_ties_and_bootstrap_is_consistent():

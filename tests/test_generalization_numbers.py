@@ -15,10 +15,9 @@ are checked against SLSQP on small nets in ``tests/test_generalization.py``.
 Expected strings: what the notebook prints with its default parameters (seed 0, 200
 training images, the 12-net grid); each is compared with the independent recomputation.
 """
-import itertools
-import math
 
 import numpy as np
+from kendall_ref import tau_b
 import pytest
 from scipy.sparse.linalg import LinearOperator, eigsh
 
@@ -171,24 +170,6 @@ def train(net, t, lr, bs, seed, thr, steps):
             g = net.loss_grad(t, idx)[1]
         t = t - lr * g
         k += 1
-
-
-def tau_b(x, y):
-    P = Q = Tx = Ty = 0
-    for i, j in itertools.combinations(range(len(x)), 2):
-        dx, dy = x[i] - x[j], y[i] - y[j]
-        if dx == 0 and dy == 0:
-            continue
-        if dx == 0:
-            Tx += 1
-        elif dy == 0:
-            Ty += 1
-        elif dx * dy > 0:
-            P += 1
-        else:
-            Q += 1
-    den = (P + Q + Tx) * (P + Q + Ty)
-    return None if den == 0 else (P - Q) / math.sqrt(den)
 
 
 def tau_cell(x, y, n_boot=1000, seed=0):
