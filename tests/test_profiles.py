@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from flatlib import Quadratic, level_distance, max_variation, trust_region_max
+from test_calculus_rules import quad_ref
 
 
 def sxy(z):
@@ -168,11 +169,17 @@ def test_generic_solver_matches_exact_quadratic(n, seed, r):
     A = rng.normal(size=(n, n))
     q = Quadratic(A + A.T, rng.normal(size=n) * (seed % 2))
     x = rng.normal(size=n)
+    # catches: a generic ascent or an exact path that is off (halved, zero, moved point), since
+    # both are checked against the trust-region dual of test_calculus_rules (no flatlib code)
+    ref = quad_ref(q, x, r)
     exact = max_variation(q, x, r)
-    assert exact.exact
+    assert exact.exact and exact.value == pytest.approx(ref, rel=1e-9)
     found = max_variation(lambda y: q(y), x, r, grad=q.grad, hess=q.hess)
-    assert found.value <= exact.value * (1 + 1e-12) + 1e-15
-    assert found.value == pytest.approx(exact.value, rel=1e-7)
+    assert found.value <= ref * (1 + 1e-9) + 1e-15
+    assert found.value == pytest.approx(ref, rel=1e-7)
+    for res in (exact, found):                       # attained at a point of the ball
+        assert np.linalg.norm(res.argmax - x) <= r * (1 + 1e-12) + 1e-15
+        assert abs(q(res.argmax) - q(x)) == pytest.approx(res.value, rel=1e-9, abs=1e-14)
 
 
 # ---------------------------------------------------------------- level distance
