@@ -376,19 +376,32 @@ def test_literal_hard_cases_from_the_issue(b, exact, slack):
 
 # ----------------------------------------------------------------------------- Quadratic methods
 
+def at_point(inst):
+    """The instance as a Quadratic at ``inst.x``: ``(q, x, r, tol, up, down)`` with both sides'
+    dual references and a tolerance floor widened by the rounding of ``Qx`` at ``x != 0``."""
+    q, x, r = quadratic_of(inst), inst.x, inst.r
+    tol = floor(inst, r) + 1e-14 * np.max(np.abs(inst.lam)) * np.linalg.norm(x) * r
+    up, down = both_sides_reference(inst, r)
+    return q, x, r, tol, up, down
+
+
+def check_attained(q, x, r, value, y, tol):
+    """``y`` lies in the ball and ``|q(y) - q(x)|`` is the returned value; the difference
+    q(y) - q(x) in floating point carries a rounding error of a few eps |q(x)|."""
+    assert np.linalg.norm(y - x) <= r * (1 + FEAS)
+    assert abs(abs(q(y) - q(x)) - value) <= 1e-12 * value + tol + 4e-16 * abs(q(x))
+
+
 @settings(max_examples=100, deadline=None)
 @given(inst=instances(with_x=True))
 def test_quadratic_max_variation_and_bound(inst):
     # Both sides through Quadratic, at a point x != 0 (b = g - Qx).
     # catches: multiplier computed as mu - lam from mu = lam_max + s (precision lost at the pole),
     # the completion added to a nonzero coordinate, an early-stopped secular solve, a wrong side.
-    q, x, r = quadratic_of(inst), inst.x, inst.r
-    tol = floor(inst, r) + 1e-14 * np.max(np.abs(inst.lam)) * np.linalg.norm(x) * r
-    up, down = both_sides_reference(inst, r)
+    q, x, r, tol, up, down = at_point(inst)
     ref = max(up, down)
     v, y = q.max_variation(x, r)
-    assert np.linalg.norm(y - x) <= r * (1 + FEAS)
-    assert abs(abs(q(y) - q(x)) - v) <= 1e-12 * v + tol
+    check_attained(q, x, r, v, y, tol)
     assert abs(v - ref) <= RTOL * ref + tol, (v, ref)
     for side, sref in (("up", up), ("down", down)):
         sv, sy = q.max_variation(x, r, side=side)
@@ -409,15 +422,11 @@ def test_flatlib_max_variation_on_quadratic(inst):
     # End to end through flatlib.max_variation (profiles.py): value, upper, exact, argmax.
     # catches: upper set to a value that is too low, exact claimed with an open gap, and the
     # solver sabotages above.
-    q, x, r = quadratic_of(inst), inst.x, inst.r
-    tol = floor(inst, r) + 1e-14 * np.max(np.abs(inst.lam)) * np.linalg.norm(x) * r
-    up, down = both_sides_reference(inst, r)
+    q, x, r, tol, up, down = at_point(inst)
     ref = max(up, down)
     res = fl.max_variation(q, x, r)
     assert abs(res.value - ref) <= RTOL * ref + tol, (res.value, ref)
-    assert np.linalg.norm(res.argmax - x) <= r * (1 + FEAS)
-    # q(y) - q(x) in floating point carries a rounding error of a few eps |q(x)|
-    assert abs(abs(q(res.argmax) - q(x)) - res.value) <= 1e-12 * res.value + tol + 4e-16 * abs(q(x))
+    check_attained(q, x, r, res.value, res.argmax, tol)
     assert res.upper >= res.value and res.upper >= ref - tol
     assert res.upper <= ref + RTOL * ref + tol                 # a tight bound, not a loose one
     assert res.exact and res.status == "exact"                 # certified on this family ...
