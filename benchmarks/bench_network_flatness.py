@@ -2,7 +2,7 @@
 
 Network: widths (64, 128, 64, 10) = 17,226 parameters, cross-entropy on 500 training
 images of scikit-learn's digits (``load_digits(500, seed=0)``), He init (seed 0), full-batch
-GD with η = 0.1 until the training loss is ≤ 0.01 (``flatlib.problems.training``).
+GD with η = 0.1 until the training loss is ≤ 0.01 (``flatlib.networks.training``).
 
 1. Worst-case sharpness ``max_{||δ|| ≤ ρ} f(θ + δ) - f(θ)``, ρ = 0.1 (near-quadratic) and 0.5:
    * flatlib: ``max_variation(side="up")`` (batched spectral projected gradient from the
@@ -34,7 +34,7 @@ import time
 import numpy as np
 
 from flatlib.profiles import max_variation
-from flatlib.problems.training import model_from_config, train_from_config
+from flatlib.networks.training import model_from_config, train_from_config
 from flatlib.spectral import hessian_lambda_max
 
 CONFIG = dict(n_train=500, hidden=(128, 64), lr=0.1, steps=5000, loss_threshold=0.01)

@@ -21,6 +21,7 @@ flatlib.flows               gradient / subgradient flows and descent, conserved-
 flatlib.problems.matrix_factorization   the worked case ½||XYᵀ - M||²
 flatlib.problems.balancing           the balancing flow X' = -XC, Y' = YC and the orbit's balanced point
 flatlib.problems            small worked problems (scalar, deep scalar, |xy-1|, ReLU network)
+flatlib.networks            ReLU networks on digits: model, rescaling symmetry, training, measures, the study
 """
 from .profiles import LevelDistanceResult, MaxVariationResult, level_distance, max_variation
 from .preorder import ComparisonResult, FlatnessOrderResult, compare_flatness, flatness_order
@@ -42,3 +43,13 @@ __all__ = [
     "gradient_flow", "gradient_descent", "subgradient_flow", "subgradient_descent", "conserved_flow",
     "certified_max_variation", "calculus", "certify", "sharpness",
 ]
+
+
+def __getattr__(name):
+    # the upper-layer subpackages load on first use (``fl.networks.MLP``): ``import flatlib``
+    # itself never imports them (tests/test_layering.py)
+    if name in ("problems", "networks"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,5 @@
 """Kendall's tau-b by counting pairs (pure Python): the independent reference the network-study
-tests compare ``flatlib.problems.generalization.kendall_tau_ci`` and notebook 07 against."""
+tests compare ``flatlib.networks.kendall_tau_ci`` and notebook 07 against."""
 import itertools
 import math
 

@@ -1,4 +1,4 @@
-"""flatlib.problems.generalization: measures at a trained net, Kendall tau with bootstrap.
+"""flatlib.networks.measures: measures at a trained net, Kendall tau with bootstrap.
 
 References computed independently of the code under test: a dense Hessian from central
 differences of the gradient (its eigenvalues and trace), SciPy's SLSQP on the ball for the
@@ -12,8 +12,8 @@ from kendall_ref import tau_b as _tau_b
 import pytest
 from scipy.optimize import minimize
 
-from flatlib.problems import MLP
-from flatlib.problems.generalization import (MEASURES, adaptive_sharpness, kendall_tau_ci, network_measures,
+from flatlib.networks import MLP
+from flatlib.networks import (MEASURES, adaptive_sharpness, kendall_tau_ci, network_measures,
                                              orbit_measures)
 
 

@@ -1,7 +1,7 @@
 """Numbers printed by notebooks/07_flatness_and_generalization.ipynb, recomputed independently.
 
-The notebook trains with ``flatlib.problems.training`` and measures with
-``flatlib.problems.generalization`` (exact HVPs, Lanczos, balancing by Newton's method).
+The notebook trains with ``flatlib.networks.training`` and measures with
+``flatlib.networks.measures`` (exact HVPs, Lanczos, balancing by Newton's method).
 Here the one-hidden-layer networks are trained again by a GD/SGD loop and a
 backpropagation written from scratch (the same data split, He init and minibatch
 permutations), λ_max comes from SciPy's ``eigsh`` on Hessian–vector products (directional
@@ -21,7 +21,7 @@ from kendall_ref import tau_b
 import pytest
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-from flatlib.problems import load_digits
+from flatlib.networks import load_digits
 
 SEED, N_TRAIN = 0, 200
 WIDTHS, LRS, BATCHES = [16, 32], [0.05, 0.15, 0.4], [None, 16]

@@ -3,7 +3,10 @@
 Layers, by rank (a module may import only modules of its own rank or below):
 
 0  core       ``flatlib/*.py`` except the top-layer modules below (and the package ``flatlib``)
-1  problems   ``flatlib/problems/*.py``: worked problems, which use the core
+1  problems   ``flatlib/problems/*.py``: worked problems, which use the core;
+   networks   ``flatlib/networks/*.py``: the networks (model, data, training, measures, study),
+              at the same rank (they use the core and ``flatlib.problems.base``; the deprecated
+              aliases ``flatlib.problems.mlp`` etc. re-export them)
 2  top        ``flatlib/figures.py``, ``flatlib/reproduce.py``, ``flatlib/__main__.py``
               (used by the notebooks and the command line)
 
@@ -19,7 +22,8 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "flatlib"
 TOP = {"flatlib.figures", "flatlib.reproduce", "flatlib.__main__"}
-RANK_NAMES = {0: "core", 1: "problems", 2: "top"}
+RANK_NAMES = {0: "core", 1: "problems/networks", 2: "top"}
+MIDDLE = ("flatlib.problems", "flatlib.networks")
 
 
 def _module_name(path):
@@ -35,7 +39,7 @@ def _rank(module):
         return None
     if any(module == t or module.startswith(t + ".") for t in TOP):
         return 2
-    if module == "flatlib.problems" or module.startswith("flatlib.problems."):
+    if any(module == m or module.startswith(m + ".") for m in MIDDLE):
         return 1
     return 0
 
@@ -69,6 +73,8 @@ def test_every_module_has_a_layer():
     names = {_module_name(p) for p in MODULES}
     assert TOP <= names, f"top-layer modules missing: {TOP - names}"
     assert any(_rank(n) == 1 for n in names) and any(_rank(n) == 0 for n in names)
+    assert {"flatlib.networks", "flatlib.networks.mlp", "flatlib.problems"} <= names
+    assert _rank("flatlib.networks.mlp") == _rank("flatlib.problems.base") == 1
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PKG.parent)))
@@ -79,16 +85,16 @@ def test_module_imports_only_its_layer_or_below(path):
     if rank < 2:
         bad += [n for n in _imports(path) if n.split(".")[0] == "matplotlib"]
     assert not bad, (f"{me} ({RANK_NAMES[rank]}) imports {sorted(set(bad))}: "
-                     "core below, problems above, figures/CLI/notebooks on top")
+                     "core below, problems and networks above, figures/CLI/notebooks on top")
 
 
 def test_importing_the_core_loads_no_upper_layer():
     """At run time too (string imports, import hooks): ``import flatlib`` and every core module
-    leave ``flatlib.problems``, the top layer and matplotlib unloaded."""
+    leave ``flatlib.problems``, ``flatlib.networks``, the top layer and matplotlib unloaded."""
     core = [n for n in map(_module_name, MODULES) if _rank(n) == 0]
     code = ("import importlib, sys\n"
             f"for m in {core!r}: importlib.import_module(m)\n"
-            "bad = sorted(m for m in sys.modules if m.startswith(('flatlib.problems', 'matplotlib'))\n"
+            "bad = sorted(m for m in sys.modules if m.startswith(('flatlib.problems', 'flatlib.networks', 'matplotlib'))\n"
             f"             or m in {sorted(TOP)!r})\n"
             "print(bad)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -107,3 +113,7 @@ def test_checker_resolves_relative_imports():
     assert _rank("flatlib.figures") == 2 > _rank("flatlib.problems.probe") == 1
     pkg = list(_imports_of_source("from .base import Problem\n", "flatlib.problems", True))
     assert pkg == ["flatlib.problems.base", "flatlib.problems.base.Problem"]
+    net = list(_imports_of_source("from ..figures import show\nfrom ..problems.base import Problem\n",
+                                  "flatlib.networks.probe", False))
+    assert "flatlib.figures" in net and _rank("flatlib.figures") > _rank("flatlib.networks.probe") == 1
+    assert _rank("flatlib.problems.base.Problem") == _rank("flatlib.networks.probe")

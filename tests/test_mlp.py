@@ -1,4 +1,4 @@
-"""The ReLU network flatlib.problems.MLP: derivatives, rescaling symmetry, balancing, data.
+"""The ReLU network flatlib.networks.MLP: derivatives, rescaling symmetry, balancing, data.
 
 Every expected value is computed independently of the code under test: finite
 differences, closed forms derived in the comments, a generic minimizer, or the
@@ -11,7 +11,7 @@ from scipy.optimize import minimize
 from flatlib.flows import conserved_flow, gradient_flow
 from flatlib.profiles import max_variation
 from flatlib.symmetry import conserved_quantities, symmetry_algebra
-from flatlib.problems import MLP, load_digits
+from flatlib.networks import MLP, load_digits
 
 
 def _net(widths, loss="cross_entropy", N=12, seed=0):

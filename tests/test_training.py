@@ -8,8 +8,8 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pytest
 
-from flatlib.problems import MLP, load_digits
-from flatlib.problems.training import model_from_config, sweep, train, train_from_config
+from flatlib.networks import MLP, load_digits
+from flatlib.networks import model_from_config, sweep, train, train_from_config
 
 
 def _blobs(N=12, seed=0):

@@ -37,7 +37,10 @@ ROOT = DOCS.parent
 NOTEBOOKS = ROOT / "notebooks"
 PACKAGE = "flatlib"
 # the command line (documented by ``python -m flatlib --help``), not a library interface
-SKIP_MODULES = {"flatlib.__main__", "flatlib.reproduce"}
+SKIP_MODULES = {"flatlib.__main__", "flatlib.reproduce",
+                # deprecated aliases of flatlib.networks (one release): documented there
+                "flatlib.problems.mlp", "flatlib.problems.digits", "flatlib.problems.training",
+                "flatlib.problems.generalization"}
 
 
 # --------------------------------------------------------------------------- the scan

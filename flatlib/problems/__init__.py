@@ -9,18 +9,16 @@ base                  the problem protocol
 scalar, relu          scalar and deep scalar factorization, |xy - 1|, a two-layer ReLU network
 matrix_factorization  the worked case ½||XYᵀ - M||² (balanced factors, Hessian, f° along the orbit)
 balancing             the balancing flow X' = -XC, Y' = YC and the orbit's balanced point
-mlp                   fully connected ReLU networks (backprop, exact HVP, rescaling, balance)
-digits                scikit-learn's bundled 8x8 digits, split and standardized
-training              GD / SGD / SAM training and sweeps through any Executor
-generalization        measures at a trained net (raw and balanced), Kendall tau with bootstrap
+
+The networks (model, data, training, measures, the study) moved to ``flatlib.networks``;
+``flatlib.problems.MLP``, ``load_digits``, ``train``, ``TrainResult``, ``sweep``,
+``train_from_config`` and the modules ``mlp``, ``digits``, ``training``, ``generalization``
+still work for one release, with a DeprecationWarning.
 
 Worked problems import the core (``flatlib/*.py``); the core never imports them.
 """
 from .base import Problem
 from .relu import TwoLayerReLU
-from .mlp import MLP
-from .digits import load_digits
-from .training import TrainResult, sweep, train, train_from_config
 from .scalar import AbsScalarFactorization, DeepScalar, RotationInvariant, ScalarFactorization
 from .matrix_factorization import MatrixFactorization
 
@@ -31,11 +29,20 @@ __all__ = [
     "DeepScalar",
     "RotationInvariant",
     "TwoLayerReLU",
-    "MLP",
-    "load_digits",
-    "train",
-    "TrainResult",
-    "sweep",
-    "train_from_config",
     "MatrixFactorization",
 ]
+
+_MOVED = {"MLP": "MLP", "load_digits": "load_digits", "train": "train", "TrainResult": "TrainResult",
+          "sweep": "sweep", "train_from_config": "train_from_config"}
+
+
+def __getattr__(name):
+    # the networks moved to flatlib.networks: the old names resolve, with a warning, for one release
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        warnings.warn(f"flatlib.problems.{name} moved to flatlib.networks.{name}; the old name will be "
+                      "removed in the next release", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module("flatlib.networks"), _MOVED[name])
+    raise AttributeError(f"module 'flatlib.problems' has no attribute {name!r}")
