@@ -18,6 +18,7 @@ flatlib.spectral            Hessian lambda_max / lambda_min (Lanczos) and trace 
 flatlib.sharpness           classical sharpness: epsilon-sharpness, SAM, sublevel volume
 flatlib.symmetry            symmetry algebra from the gradient, Noether charges
 flatlib.flows               gradient / subgradient flows and descent, conserved-quantity flows
+flatlib.dynamics            normalized GD, SAM (one-step, exact, batch size 1), warm-started lambda_max tracking
 flatlib.problems.matrix_factorization   the worked case ½||XYᵀ - M||²
 flatlib.problems.balancing           the balancing flow X' = -XC, Y' = YC and the orbit's balanced point
 flatlib.problems            small worked problems (scalar, deep scalar, |xy-1|, ReLU network)
@@ -29,7 +30,7 @@ from .quadratic import Quadratic, trust_region_max
 from .spectral import hessian_lambda_max, hessian_lambda_min, hessian_trace
 from .symmetry import conserved_quantities, symmetry_algebra
 from .flows import conserved_flow, gradient_descent, gradient_flow, subgradient_descent, subgradient_flow
-from . import calculus, certify, sharpness
+from . import calculus, certify, dynamics, sharpness
 from .certify import certified_max_variation
 
 __version__ = "0.1.0"
@@ -41,7 +42,7 @@ __all__ = [
     "hessian_lambda_max", "hessian_lambda_min", "hessian_trace",
     "symmetry_algebra", "conserved_quantities",
     "gradient_flow", "gradient_descent", "subgradient_flow", "subgradient_descent", "conserved_flow",
-    "certified_max_variation", "calculus", "certify", "sharpness",
+    "certified_max_variation", "calculus", "certify", "dynamics", "sharpness",
 ]
 
 

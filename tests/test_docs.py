@@ -6,7 +6,8 @@ import inspect
 import pytest
 
 MODULES = ["profiles", "preorder", "quadratic", "calculus", "certify", "spectral", "sharpness", "symmetry",
-           "flows", "problems.matrix_factorization", "problems.balancing", "problems"]
+           "flows", "dynamics", "problems.matrix_factorization", "problems.balancing", "problems.deep_factorization",
+           "problems.diagonal_linear", "problems"]
 
 
 def _public(module):

@@ -9,6 +9,8 @@ base                  the problem protocol
 scalar, relu          scalar and deep scalar factorization, |xy - 1|, a two-layer ReLU network
 matrix_factorization  the worked case ½||XYᵀ - M||² (balanced factors, Hessian, f° along the orbit)
 balancing             the balancing flow X' = -XC, Y' = YC and the orbit's balanced point
+deep_factorization    ½||W_L ... W_1 - M||²: λ_max at minimizers, spectral-norm balance
+diagonal_linear       the diagonal linear network β = u⊙u - v⊙v (implicit bias of GD and SAM)
 
 The networks (model, data, training, measures, the study) moved to ``flatlib.networks``;
 ``flatlib.problems.MLP``, ``load_digits``, ``train``, ``TrainResult``, ``sweep``,
@@ -21,6 +23,8 @@ from .base import Problem
 from .relu import TwoLayerReLU
 from .scalar import AbsScalarFactorization, DeepScalar, RotationInvariant, ScalarFactorization
 from .matrix_factorization import MatrixFactorization
+from .deep_factorization import DeepFactorization
+from .diagonal_linear import DiagonalLinearNetwork
 
 __all__ = [
     "Problem",
@@ -30,6 +34,8 @@ __all__ = [
     "RotationInvariant",
     "TwoLayerReLU",
     "MatrixFactorization",
+    "DeepFactorization",
+    "DiagonalLinearNetwork",
 ]
 
 _MOVED = {"MLP": "MLP", "load_digits": "load_digits", "train": "train", "TrainResult": "TrainResult",
