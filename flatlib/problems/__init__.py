@@ -8,6 +8,7 @@ Modules
 base                  the problem protocol
 scalar, relu          scalar and deep scalar factorization, |xy - 1|, a two-layer ReLU network
 matrix_factorization  the worked case ½||XYᵀ - M||² (balanced factors, Hessian, f° along the orbit)
+factored_factorization  the same loss with M = ABᵀ given by its factors (millions of parameters)
 balancing             the balancing flow X' = -XC, Y' = YC and the orbit's balanced point
 deep_factorization    ½||W_L ... W_1 - M||²: λ_max at minimizers, spectral-norm balance
 diagonal_linear       the diagonal linear network β = u⊙u - v⊙v (implicit bias of GD and SAM)
@@ -23,6 +24,7 @@ from .base import Problem
 from .relu import TwoLayerReLU
 from .scalar import AbsScalarFactorization, DeepScalar, RotationInvariant, ScalarFactorization
 from .matrix_factorization import MatrixFactorization
+from .factored_factorization import FactoredMatrixFactorization
 from .deep_factorization import DeepFactorization
 from .diagonal_linear import DiagonalLinearNetwork
 
@@ -34,6 +36,7 @@ __all__ = [
     "RotationInvariant",
     "TwoLayerReLU",
     "MatrixFactorization",
+    "FactoredMatrixFactorization",
     "DeepFactorization",
     "DiagonalLinearNetwork",
 ]
