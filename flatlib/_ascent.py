@@ -12,7 +12,31 @@ import math
 
 import numpy as np
 
-from ._validate import _short, check_callable, real_scalar
+from ._validate import _short, check_callable, real_scalar, returned_floats
+
+
+class BudgetExhausted(Exception):
+    """Raised (internally) before an evaluation that would take the evaluations of a
+    :class:`Budget` past its limit; the solvers catch it and stop with what they have."""
+
+
+class Budget:
+    """A shared limit on the evaluations of a :class:`BatchFunction` and a :class:`BatchGradient`
+    (their ``ncalls`` together); ``limit=None`` is no limit."""
+
+    def __init__(self, limit=None):
+        self.limit = limit
+        self.counters = []
+
+    def spent(self):
+        return sum(c.ncalls for c in self.counters)
+
+    def room(self):
+        return np.inf if self.limit is None else self.limit - self.spent()
+
+    def charge(self, k):
+        if self.limit is not None and self.spent() + k > self.limit:
+            raise BudgetExhausted
 
 
 class BatchFunction:
@@ -29,17 +53,17 @@ class BatchFunction:
         self.vectorized = vectorized
         self.name = name
         self.ncalls = 0  # points evaluated
+        self.budget = None  # a shared Budget, checked before each evaluation when set
 
     def __call__(self, Y):
         k = Y.shape[0]
+        if self.budget is not None:
+            self.budget.charge(k)
         self.ncalls += k
         if self.vectorized:
             v = self.f(Y)
             if type(v) is not np.ndarray or v.dtype != np.float64 or v.shape != (k,):
-                try:
-                    v = np.asarray(v, dtype=float)
-                except (TypeError, ValueError) as exc:
-                    raise TypeError(f"{self.name} must return a float array of shape ({k},)") from exc
+                v = returned_floats(v, self.name)
                 if v.shape != (k,):
                     if v.size == k:
                         v = v.reshape(k)
@@ -63,10 +87,13 @@ class BatchGradient:
         self.vectorized = vectorized
         self.name = name
         self.ncalls = 0
+        self.budget = None  # a shared Budget, checked before each evaluation when set
+        self.track_norm = False  # record the largest norm of the user's gradient (max_norm, at)
+        self.max_norm, self.max_norm_at = 0.0, None
 
     def _check(self, g, k):
         if type(g) is not np.ndarray or g.dtype != np.float64 or g.shape != (k, self.n):
-            g = np.asarray(g, dtype=float)
+            g = returned_floats(g, self.name)
             if g.shape != (k, self.n):
                 if g.size == k * self.n:
                     g = g.reshape(k, self.n)
@@ -81,10 +108,23 @@ class BatchGradient:
         k = Y.shape[0]
         if self.grad is None:
             return self._fd(Y)
+        if self.budget is not None:
+            self.budget.charge(k)
         self.ncalls += k
         if self.vectorized:
-            return self._check(self.grad(Y), k)
-        return self._check(np.array([np.asarray(self.grad(y), dtype=float).reshape(-1) for y in Y]), k)
+            g = self._check(self.grad(Y), k)
+        else:
+            rows = [returned_floats(self.grad(y), self.name).reshape(-1) for y in Y]
+            if any(r.size != self.n for r in rows):
+                bad = next(r.size for r in rows if r.size != self.n)
+                raise ValueError(f"{self.name} must return an array of shape ({self.n},), got {bad} values")
+            g = self._check(np.array(rows), k)
+        if self.track_norm:
+            nrm = np.sqrt(np.einsum("ij,ij->i", g, g))
+            j = int(np.argmax(nrm))
+            if nrm[j] > self.max_norm:
+                self.max_norm, self.max_norm_at = float(nrm[j]), Y[j].copy()
+        return g
 
     def _fd(self, Y):
         k, n = Y.shape
@@ -124,15 +164,22 @@ def make_feasible(x, u, r):
     point of the sphere one ulp out. Returns ``(u, changed)``."""
     changed = False
     for i in range(64):
-        if np.linalg.norm((x + u) - x) <= r:
+        d = (x + u) - x
+        nd = np.linalg.norm(d)
+        if not 1e-150 < nd < 1e150 and nd != 0.0:  # the squares over/underflow: scale first
+            m = np.max(np.abs(d))
+            nd = m * np.linalg.norm(d / m)
+        if nd <= r:
             break
         u = u * (1.0 - min(4e-16 * 2.0 ** i, 0.5))
         changed = True
     return u, changed
 
 
-def spg_ball_max_signed(F, G, fx, sign, U0, r, x, tol=1e-10, max_iter=500, memory=8):
-    """Row ``j`` maximizes ``sign[j] * (F(x + u) - fx)`` over ``||u|| <= r`` from ``U0[j]``."""
+def spg_ball_max_signed(F, G, fx, sign, U0, r, x, tol=1e-10, max_iter=500, memory=8, info=None):
+    """Row ``j`` maximizes ``sign[j] * (F(x + u) - fx)`` over ``||u|| <= r`` from ``U0[j]``.
+    ``info`` (a dict, optional) receives ``"capped"`` (starts stopped by ``max_iter``) and
+    ``"budget"`` (True if an evaluation budget stopped the search, see :class:`Budget`)."""
     neg = -np.asarray(sign, dtype=float)
     cache = [None, None, None]  # rows last seen, neg[rows], neg[rows][:, None]
 
@@ -148,7 +195,7 @@ def spg_ball_max_signed(F, G, fx, sign, U0, r, x, tol=1e-10, max_iter=500, memor
     def grad(U, rows):
         return w(rows)[2] * G(x + U)
 
-    U, Fv, total = _spg_min(fun, grad, U0, r, tol, max_iter, memory)
+    U, Fv, total = _spg_min(fun, grad, U0, r, tol, max_iter, memory, info)
     return U, -Fv, total
 
 
@@ -184,7 +231,7 @@ def _to_sphere(V, r):
     return V * (r / nv)[:, None]
 
 
-def _spg_min(fun, grad, U0, r, tol=1e-10, max_iter=500, memory=8):
+def _spg_min(fun, grad, U0, r, tol=1e-10, max_iter=500, memory=8, info=None):
     """Minimize ``fun`` over ``||u|| <= r`` from every row of ``U0`` (batched SPG).
 
     ``fun(U, rows) -> (k,)``, ``grad(U, rows) -> (k, n)``, where ``rows`` are the indices
@@ -204,13 +251,30 @@ def _spg_min(fun, grad, U0, r, tol=1e-10, max_iter=500, memory=8):
     sequence of whole-array operations and two calls of the function (trial values, then
     gradients at the accepted points): for small batches the numpy overhead per operation,
     not the arithmetic, is the cost.
+
+    An evaluation budget (:class:`BudgetExhausted` raised by ``fun`` or ``grad``) stops every
+    start at its last accepted point (value ``+inf`` for starts never evaluated); ``info``
+    (a dict) then gets ``"budget": True``, and ``"capped"`` counts the starts still running
+    after ``max_iter`` iterations.
     """
+    if info is None:
+        info = {}
+    info.setdefault("capped", 0)
+    info.setdefault("budget", False)
     U = project_rows(np.array(U0, dtype=float), r)
     k = U.shape[0]
     rows = np.arange(k)
     out_U = U.copy()
-    F = fun(U, rows)
-    G = grad(U, rows)
+    try:
+        F = fun(U, rows)
+    except BudgetExhausted:
+        info["budget"] = True
+        return U, np.full(k, np.inf), 0
+    try:
+        G = grad(U, rows)
+    except BudgetExhausted:
+        info["budget"] = True
+        return U, F, 0
     out_F = F.copy()
     T, ON, TT = _tangent(G, U, r)  # tangent gradient, active-constraint flag, |T|² per row
     gn = _rownorm(G)
@@ -238,84 +302,89 @@ def _spg_min(fun, grad, U0, r, tol=1e-10, max_iter=500, memory=8):
         keep_only(live)
     # Rows of T equal those of G off the active constraint, and alpha <= 1e3 r / |T| always,
     # so the direction is T and the step alpha for every row (and G.D = T.D off the constraint).
-    for it in range(max_iter):
-        if rows.size == 0:
-            break
-        # full step: Riemannian step retracted on the sphere for rows with an active
-        # constraint, projected gradient step for the others
-        V = U - alpha[:, None] * T
-        sc = r / np.maximum(np.sqrt(_rowdot(V, V)), 1e-300)
-        Ut = V * np.where(ON, sc, np.minimum(sc, 1.0))[:, None]
-        D = Ut - U
-        dd = _rowdot(D, D)
-        dn = np.sqrt(dd)
-        gd = np.where(ON, -alpha * TT, _rowdot(T, D))
-        keep = (dn > stop_step) & (gd < 0)
-        nk = np.count_nonzero(keep)
-        if nk != rows.size:
-            idx = keep_only(keep)
-            if nk == 0:
+    try:
+        for it in range(max_iter):
+            if rows.size == 0:
                 break
-            Ut, D, dd, dn, gd = Ut[idx], D[idx], dd[idx], dn[idx], gd[idx]
-        total += nk
-        fref = np.maximum.reduce(hist, axis=1)
-        Ft = fun(Ut, rows)
-        ok = Ft <= fref + 1e-4 * gd
-        if np.count_nonzero(ok) == nk:
-            Un, Fn, S, ss = Ut, Ft, D, dd
-        else:
-            Un = np.where(ok[:, None], Ut, U)
-            Fn = np.where(ok, Ft, F)
-            bad = np.flatnonzero(~ok)
-            # backtracking (safeguarded quadratic interpolation) on the failures
-            lam = np.ones(bad.size)
-            Fb = Ft[bad]
-            for _ in range(60):
-                denom = 2.0 * (Fb - F[bad] - lam * gd[bad])
-                lt = np.where(denom > 0, -gd[bad] * lam ** 2 / np.where(denom > 0, denom, 1.0), 0.5 * lam)
-                lam = np.minimum(np.maximum(lt, 0.1 * lam), 0.5 * lam)
-                tiny = lam * dn[bad] <= 1e-16 * r
-                if tiny.any():  # no progress possible: the start has converged
-                    bad, lam, Fb = bad[~tiny], lam[~tiny], Fb[~tiny]
+            # full step: Riemannian step retracted on the sphere for rows with an active
+            # constraint, projected gradient step for the others
+            V = U - alpha[:, None] * T
+            sc = r / np.maximum(np.sqrt(_rowdot(V, V)), 1e-300)
+            Ut = V * np.where(ON, sc, np.minimum(sc, 1.0))[:, None]
+            D = Ut - U
+            dd = _rowdot(D, D)
+            dn = np.sqrt(dd)
+            gd = np.where(ON, -alpha * TT, _rowdot(T, D))
+            keep = (dn > stop_step) & (gd < 0)
+            nk = np.count_nonzero(keep)
+            if nk != rows.size:
+                idx = keep_only(keep)
+                if nk == 0:
+                    break
+                Ut, D, dd, dn, gd = Ut[idx], D[idx], dd[idx], dn[idx], gd[idx]
+            total += nk
+            fref = np.maximum.reduce(hist, axis=1)
+            Ft = fun(Ut, rows)
+            ok = Ft <= fref + 1e-4 * gd
+            if np.count_nonzero(ok) == nk:
+                Un, Fn, S, ss = Ut, Ft, D, dd
+            else:
+                Un = np.where(ok[:, None], Ut, U)
+                Fn = np.where(ok, Ft, F)
+                bad = np.flatnonzero(~ok)
+                # backtracking (safeguarded quadratic interpolation) on the failures
+                lam = np.ones(bad.size)
+                Fb = Ft[bad]
+                for _ in range(60):
+                    denom = 2.0 * (Fb - F[bad] - lam * gd[bad])
+                    lt = np.where(denom > 0, -gd[bad] * lam ** 2 / np.where(denom > 0, denom, 1.0), 0.5 * lam)
+                    lam = np.minimum(np.maximum(lt, 0.1 * lam), 0.5 * lam)
+                    tiny = lam * dn[bad] <= 1e-16 * r
+                    if tiny.any():  # no progress possible: the start has converged
+                        bad, lam, Fb = bad[~tiny], lam[~tiny], Fb[~tiny]
+                        if bad.size == 0:
+                            break
+                    on_b = ON[bad]
+                    Ub = np.where(on_b[:, None],
+                                  _to_sphere(U[bad] - (lam * alpha[bad])[:, None] * T[bad], r),
+                                  project_rows(U[bad] + lam[:, None] * D[bad], r))
+                    Fb = fun(Ub, rows[bad])
+                    okb = Fb <= fref[bad] + 1e-4 * lam * gd[bad]
+                    Un[bad[okb]], Fn[bad[okb]] = Ub[okb], Fb[okb]
+                    ok[bad[okb]] = True
+                    bad, lam, Fb = bad[~okb], lam[~okb], Fb[~okb]
                     if bad.size == 0:
                         break
-                on_b = ON[bad]
-                Ub = np.where(on_b[:, None],
-                              _to_sphere(U[bad] - (lam * alpha[bad])[:, None] * T[bad], r),
-                              project_rows(U[bad] + lam[:, None] * D[bad], r))
-                Fb = fun(Ub, rows[bad])
-                okb = Fb <= fref[bad] + 1e-4 * lam * gd[bad]
-                Un[bad[okb]], Fn[bad[okb]] = Ub[okb], Fb[okb]
-                ok[bad[okb]] = True
-                bad, lam, Fb = bad[~okb], lam[~okb], Fb[~okb]
-                if bad.size == 0:
-                    break
-            if not ok.all():  # no acceptable step: the start stops at its current point
-                keep_only(ok)
-                if rows.size == 0:
-                    break
-                Un, Fn = Un[ok], Fn[ok]
-            S = Un - U
-            ss = _rowdot(S, S)
-        Gn = grad(Un, rows)
-        Tn, ONn, TTn = _tangent(Gn, Un, r)
-        sy = _rowdot(S, Tn - T)
-        tn = np.sqrt(TTn)
-        rg = r / np.maximum(tn, 1e-300)
-        # Barzilai-Borwein step ss/sy (r/|g_T| when the curvature sy is not positive), capped:
-        # a step longer than ~r is useless in a ball of radius r (and would overflow)
-        bb = np.divide(ss, sy, out=rg.copy(), where=sy > 0)
-        alpha = np.minimum(np.maximum(bb, 1e-14 * rg), 1e3 * rg)
-        # the next step would be at most alpha |direction| long (projection and retraction only
-        # shorten it): if that is below the stopping step, the start has converged here
-        small = alpha * tn <= stop_step
-        tiny = ss <= stop2
-        if np.count_nonzero(tiny):  # the value stalls after a tiny step
-            small |= tiny & (np.abs(Fn - F) <= tol * np.maximum(np.abs(Fn), 1e-300))
-        U, F, T, ON, TT = Un, Fn, Tn, ONn, TTn
-        hist[:, it % memory] = Fn  # circular buffer of the last `memory` values
-        if np.count_nonzero(small):
-            keep_only(~small)
+                if not ok.all():  # no acceptable step: the start stops at its current point
+                    keep_only(ok)
+                    if rows.size == 0:
+                        break
+                    Un, Fn = Un[ok], Fn[ok]
+                S = Un - U
+                ss = _rowdot(S, S)
+            Gn = grad(Un, rows)
+            Tn, ONn, TTn = _tangent(Gn, Un, r)
+            sy = _rowdot(S, Tn - T)
+            tn = np.sqrt(TTn)
+            rg = r / np.maximum(tn, 1e-300)
+            # Barzilai-Borwein step ss/sy (r/|g_T| when the curvature sy is not positive), capped:
+            # a step longer than ~r is useless in a ball of radius r (and would overflow)
+            bb = np.divide(ss, sy, out=rg.copy(), where=sy > 0)
+            alpha = np.minimum(np.maximum(bb, 1e-14 * rg), 1e3 * rg)
+            # the next step would be at most alpha |direction| long (projection and retraction only
+            # shorten it): if that is below the stopping step, the start has converged here
+            small = alpha * tn <= stop_step
+            tiny = ss <= stop2
+            if np.count_nonzero(tiny):  # the value stalls after a tiny step
+                small |= tiny & (np.abs(Fn - F) <= tol * np.maximum(np.abs(Fn), 1e-300))
+            U, F, T, ON, TT = Un, Fn, Tn, ONn, TTn
+            hist[:, it % memory] = Fn  # circular buffer of the last `memory` values
+            if np.count_nonzero(small):
+                keep_only(~small)
+        else:
+            info["capped"] = int(rows.size)
+    except BudgetExhausted:  # every start keeps its last accepted point (consistent U, F)
+        info["budget"] = True
     if rows.size:
         out_U[rows] = U
         out_F[rows] = F

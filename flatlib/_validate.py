@@ -24,14 +24,33 @@ def _contains_string(v):
     return False
 
 
-def as_point(x, name="x", n=None):
-    """Return ``x`` as a finite 1-D float array (a copy). Strings are refused (``TypeError``)."""
-    if _contains_string(x):
-        raise TypeError(f"{name} must be a 1-D array of real numbers, got strings: {x!r}"[:200])
+def _real_array(v, name, what):
+    """``v`` as a float ndarray (a copy). Strings, booleans and complex numbers are refused with a
+    ``TypeError`` naming ``name`` (numpy would read ``"0.1"`` as 0.1, ``True`` as 1 and drop an
+    imaginary part with only a warning)."""
+    if _contains_string(v):
+        raise TypeError(f"{name} must be {what}, got strings: {v!r}"[:200])
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {what}, got bool")
     try:
-        arr = np.array(x, dtype=float)
+        raw = np.asarray(v)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a 1-D array of real numbers, got {type(x).__name__}") from exc
+        raise TypeError(f"{name} must be {what}, got {type(v).__name__}") from exc
+    if raw.dtype.kind == "c":
+        raise TypeError(f"{name} must be {what}, got complex values (the imaginary part would be "
+                        f"discarded)")
+    if raw.dtype.kind == "b":
+        raise TypeError(f"{name} must be {what}, got booleans")
+    try:
+        return np.array(raw, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be {what}, got {type(v).__name__}") from exc
+
+
+def as_point(x, name="x", n=None):
+    """Return ``x`` as a finite 1-D float array (a copy). Strings, booleans and complex numbers
+    are refused (``TypeError``)."""
+    arr = _real_array(x, name, "a 1-D array of real numbers")
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
@@ -46,20 +65,27 @@ def as_point(x, name="x", n=None):
     return arr
 
 
+def as_real_array(v, name, ndim=None):
+    """``v`` as a finite float array (a copy) with ``ndim`` dimensions when given; every error
+    names ``name`` (strings, booleans, complex numbers: ``TypeError``; wrong shape, empty,
+    NaN or infinity: ``ValueError``)."""
+    arr = _real_array(v, name, "an array of real numbers")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite")
+    return arr
+
+
 def as_nonneg(r, name="radius", allow_inf=False, strictly_positive=False):
     """Return ``r`` as a float (scalar input) or a 1-D float array; all entries
     must be finite (unless ``allow_inf``) and >= 0 (> 0 if ``strictly_positive``).
     Booleans and strings (even numeric ones like ``"0.1"``) are refused with a ``TypeError``."""
     if type(r) is float and r >= 0 and (r > 0 or not strictly_positive) and (allow_inf or r != np.inf):
         return r  # fast path (a plain float in range; NaN fails r >= 0): same result as below
-    if isinstance(r, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a real number or 1-D array, got bool")
-    if _contains_string(r):
-        raise TypeError(f"{name} must be a real number or 1-D array, got a string: {r!r}"[:200])
-    try:
-        arr = np.array(r, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a real number or 1-D array, got {type(r).__name__}") from exc
+    arr = _real_array(r, name, "a real number or 1-D array")
     if arr.ndim > 1:
         raise ValueError(f"{name} must be a scalar or a 1-D array, got shape {arr.shape}")
     if arr.ndim == 1 and arr.size == 0:
@@ -75,8 +101,53 @@ def as_nonneg(r, name="radius", allow_inf=False, strictly_positive=False):
 
 def as_positive_int(k, name):
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"{name} must be a positive integer, got {k!r}")
+        raise ValueError(f"{name} must be a positive integer, got {k!r}"[:200])
     return int(k)
+
+
+def as_int(k, name, low=None, high=None):
+    """``k`` as a Python int in ``[low, high]`` (either end may be ``None``); booleans, floats,
+    strings ... are refused with a ``ValueError`` naming ``name``."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {k!r}"[:200])
+    k = int(k)
+    if (low is not None and k < low) or (high is not None and k > high):
+        rng = (f">= {low}" if high is None else f"<= {high}" if low is None
+               else f"between {low} and {high}")
+        raise ValueError(f"{name} must be an integer {rng}, got {k}")
+    return k
+
+
+def as_scalar(v, name, *, low=None, high=None, low_open=False, high_open=False, allow_inf=False,
+              allow_none=False):
+    """``v`` as a Python float in the interval from ``low`` to ``high`` (open ends with
+    ``low_open``/``high_open``; ``None``: unbounded). Booleans, strings, complex numbers, arrays
+    and ``None`` (unless ``allow_none``) are refused with a ``TypeError``; NaN, infinities (unless
+    ``allow_inf``) and values out of range with a ``ValueError``; every message names ``name``."""
+    if v is None and allow_none:
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number, got bool")
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        v = v[()]
+    if not isinstance(v, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}: {v!r}"[:200])
+    v = float(v)
+    if np.isnan(v) or (np.isinf(v) and not allow_inf):
+        raise ValueError(f"{name} must be a finite real number, got {v!r}")
+    if low is not None and (v < low or (low_open and v == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low:g}, got {v!r}")
+    if high is not None and (v > high or (high_open and v == high)):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high:g}, got {v!r}")
+    return v
+
+
+def as_bool(v, name):
+    """``v`` as a Python bool; anything but ``True``/``False`` (numpy booleans included) is a
+    ``TypeError`` naming ``name`` (a string such as ``"no"`` would otherwise count as true)."""
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(v).__name__}: {v!r}"[:200])
+    return bool(v)
 
 
 def check_callable(f, name):
@@ -150,7 +221,9 @@ class vector_fn:
 
     def __call__(self, y):
         self.ncalls += 1
-        v = np.asarray(self.g(y), dtype=float)
+        v = self.g(y)
+        if type(v) is not np.ndarray or v.dtype != np.float64:
+            v = returned_floats(v, self.name)
         if v.shape != (self.n,):
             v = v.reshape(-1) if v.size == self.n else v
             if v.shape != (self.n,):
@@ -158,6 +231,26 @@ class vector_fn:
         if not np.all(np.isfinite(v)):
             raise ValueError(f"{self.name} returned non-finite values at the point {_short(y)}")
         return v
+
+
+def returned_floats(v, name):
+    """The value returned by the user's function ``name`` as a float array: complex values,
+    booleans and strings are a ``TypeError`` naming ``name`` (never a silently dropped imaginary
+    part)."""
+    try:
+        raw = np.asarray(v)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must return an array of real numbers, got {type(v).__name__}") from exc
+    if raw.dtype.kind not in "fiu":
+        what = {"c": "complex values", "b": "booleans", "U": "strings", "S": "strings"}.get(
+            raw.dtype.kind, f"dtype {raw.dtype}")
+        if raw.dtype.kind != "O":
+            raise TypeError(f"{name} must return real numbers, got {what}")
+        try:
+            return np.array([real_scalar(e, name) for e in raw.ravel()]).reshape(raw.shape)
+        except TypeError:
+            raise
+    return np.asarray(raw, dtype=float)
 
 
 def _short(y):

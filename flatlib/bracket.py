@@ -64,14 +64,20 @@ its minimum, computed from terms of order 1). Functions computed with heavier ca
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._ascent import make_feasible, spg_ball_max_signed
+from ._ascent import BudgetExhausted, make_feasible, spg_ball_max_signed
 
 _EPS = np.finfo(float).eps
 _ETA = 64 * _EPS  # assumed accuracy of one value of f, relative to |f| + s (finite differences only)
+
+
+class InvalidConstant(ValueError):
+    """A value or gradient attained in the ball contradicts the constant (``lipschitz`` or
+    ``hess_bound``) that the bracket rests on: the constant is false, and no bound from it holds."""
 
 
 @dataclass
@@ -94,21 +100,25 @@ def fd_step(H, fscale, xscale, cap):
     return float(min(cap, max(t, 1e-9 * max(xscale, 1.0))))
 
 
-def fd_gradient(F, x, P, FY, t, H, fscale):
+def fd_gradient(F, x, P, FY, t, H, fscale, scale=1.0):
     """One-sided differences at the points ``x + P[k]`` (values ``FY``), each step pointing
     towards the centre (``-sign(p_i) t e_i``), so that the stencil of a point of the ball of
     radius ``sqrt(r² - t²)`` stays in the ball of radius ``r``. Returns ``(G, E)`` where
     ``E[k]`` bounds ``||G[k] - ∇f(x + P[k])||`` given ``||∇²f||₂ <= H`` on the segments:
     ``½ H |d_i|`` per component (module docstring), ``d_i`` the step actually taken in floating
     point, plus the rounding ``η (|f(y + d_i e_i)| + |f(y)| + 2 s) / |d_i|`` (values assumed
-    accurate to ``η (|f| + s)``, ``s = fscale``). Costs ``n`` evaluations per point."""
+    accurate to ``η (|f| + s)``, ``s = fscale``). Costs ``n`` evaluations per point.
+
+    ``scale`` (a power of 2): ``P``, ``t`` and the results are in units of ``scale`` (the points
+    evaluated are ``x + scale P``, the gradient is that of ``z -> f(x + scale z)``, ``H`` its
+    Hessian bound); ``scale = 1`` is the plain computation, bit for bit."""
     k, n = P.shape
-    Y = x + P
+    Y = x + scale * P
     idx = np.arange(n)
     step = np.where(P > 0, -t, t)
     S = np.repeat(Y[:, None, :], n, axis=1)
-    S[:, idx, idx] += step
-    d = S[:, idx, idx] - Y  # the steps actually taken (exact by Sterbenz's lemma when t << |y_i|)
+    S[:, idx, idx] += scale * step
+    d = (S[:, idx, idx] - Y) / scale  # the steps actually taken (exact by Sterbenz when t << |y_i|)
     v = F(S.reshape(k * n, n)).reshape(k, n)
     ad = np.abs(d)
     ok = ad > 0  # a step below the resolution of y carries no information: infinite error
@@ -129,14 +139,16 @@ def noise_scale(fx):
     return max(1.0, abs(fx))
 
 
-def centre_gradient(F, Gr, x, fx, r, H, user_grad):
+def centre_gradient(F, Gr, x, fx, r, H, user_grad, scale=1.0, fscale=None):
     """Gradient at the centre and a bound on its error: ``(g, E)``. With the user's gradient
-    ``E = 0``; otherwise one-sided differences whose stencil stays in the ball (step <= r)."""
+    ``E = 0``; otherwise one-sided differences whose stencil stays in the ball (step <= r).
+    With ``scale``, ``r``, ``H`` and the result are in units of ``scale`` (see :func:`fd_gradient`);
+    ``fscale``: the noise scale of the values (default :func:`noise_scale` of ``fx``)."""
     if user_grad:
-        return Gr(x[None, :])[0], 0.0
-    s = noise_scale(fx)
-    t = fd_step(H, s, float(np.max(np.abs(x))), r)
-    G, E = fd_gradient(F, x, np.zeros((1, x.size)), np.array([fx]), t, H, s)
+        return scale * Gr(x[None, :])[0], 0.0
+    s = noise_scale(fx) if fscale is None else float(fscale)
+    t = fd_step(H, s, float(np.max(np.abs(x))) / scale, r)
+    G, E = fd_gradient(F, x, np.zeros((1, x.size)), np.array([fx]), t, H, s, scale)
     return G[0], float(E[0])
 
 
@@ -151,10 +163,11 @@ def ball_bound(r, lipschitz, hess_bound, gnorm, gerr):
     return b * (1.0 + 8 * _EPS) if np.isfinite(b) else b
 
 
-def _feasible_rows(x, P, r):
-    """Shrink the rows of ``P`` by a few ulps where ``fl(x + p)`` leaves the closed ball."""
+def _feasible_rows(x, P, r, scale=1.0):
+    """Shrink the rows of ``P`` by a few ulps where ``fl(x + scale p)`` leaves the closed ball
+    (of radius ``r``, in units of ``scale``)."""
     for i in range(64):
-        D = (x + P) - x
+        D = ((x + scale * P) - x) / scale
         out = np.einsum("ij,ij->i", D, D) > r * r
         if not out.any():
             break
@@ -164,21 +177,34 @@ def _feasible_rows(x, P, r):
 
 
 def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, incumbent,
-                  rtol, atol, max_evals, upper0, tol=1e-10, max_iter=500, polish=True):
+                  rtol, atol, max_evals, upper0, tol=1e-10, max_iter=500, polish=True, scale=1.0,
+                  fscale=None):
     """Branch and bound for ``sup_{||u||<=r} max_{s in sides} s (f(x+u) - f(x))``.
 
     ``F``, ``Gr``: the batch function and gradient of :mod:`flatlib._ascent`; ``incumbent``:
     side -> (value, u) already attained (e.g. by the multistart ascent); ``upper0``: a bound
     already known (the ball bound). Returns a :class:`BracketOutcome`.
+
+    ``scale`` (a power of 2, for radii whose squares would overflow or underflow): ``r``, the
+    displacements ``u`` (incumbent and result) and the constants are in units of ``scale``
+    (``lipschitz`` of ``z -> f(x + scale z)``, i.e. ``scale L``; ``hess_bound`` ``scale² H``);
+    the points evaluated are ``x + scale u``. ``scale = 1`` is the plain computation, bit for bit.
+    ``fscale``: the noise scale ``s`` of the values (default ``max(1, |f(x)|)``, see
+    :func:`noise_scale`; pass it in the units of ``F`` when ``F`` returns rescaled values).
+
+    Raises :class:`InvalidConstant` when the search contradicts a constant: a gradient longer
+    than ``lipschitz`` (beyond its error bound), or a value above the bound of a cell that
+    contains its point (the bound of its parent cell). Stops with status ``"budget"`` when
+    ``max_evals`` evaluations are spent (also when a shared :class:`flatlib._ascent.Budget` runs out).
     """
     n = x.size
     L = None if lipschitz is None else float(lipschitz)
     H = None if hess_bound is None else float(hess_bound)
     use_grad = H is not None
     fd = use_grad and not user_grad
-    slack = 64 * _EPS * (float(np.max(np.abs(x))) * np.sqrt(n) + r)  # rounding of x + u, in u
-    fscale = noise_scale(fx)
-    t = fd_step(H, fscale, float(np.max(np.abs(x))), 1e-3 * r) if fd else 0.0
+    slack = 64 * _EPS * (float(np.max(np.abs(x))) * np.sqrt(n) / scale + r)  # rounding of x + u, in u
+    fscale = noise_scale(fx) if fscale is None else float(fscale)
+    t = fd_step(H, fscale, float(np.max(np.abs(x))) / scale, 1e-3 * r) if fd else 0.0
     # cells are evaluated in B(x, sqrt(r² - t²)): their stencils (steps towards x) stay in B(x, r)
     shift = (r - np.sqrt(r * r - t * t)) + slack if fd else 0.0
     r_eval = r - shift
@@ -197,18 +223,25 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
         """Evaluation points: the centres projected on B(0, r_eval), made feasible in floats."""
         nv = np.sqrt(np.einsum("ij,ij->i", C, C))
         P = C * np.minimum(1.0, r_eval / np.maximum(nv, 1e-300))[:, None]
-        return _feasible_rows(x, P, r_eval)
+        return _feasible_rows(x, P, r_eval, scale)
 
     def evaluate(C):
         P = points(C)
-        Y = x + P
+        Y = x + scale * P
         FP = F(Y)
         if fd:
-            GP, E = fd_gradient(F, x, P, FP, t, H, fscale)
+            GP, E = fd_gradient(F, x, P, FP, t, H, fscale, scale)
         elif use_grad:
-            GP, E = Gr(Y), np.zeros(len(Y))
+            GP, E = scale * Gr(Y), np.zeros(len(Y))
         else:
             GP, E = None, None
+        if L is not None and GP is not None:  # a gradient longer than L (beyond its error) refutes L
+            gn = np.sqrt(np.einsum("ij,ij->i", GP, GP)) - E
+            j = int(np.argmax(gn))
+            if gn[j] > L * (1 + 1e-9) + 64 * _EPS * gn[j]:
+                raise InvalidConstant(
+                    f"lipschitz = {L / scale:g} is contradicted: the gradient at the point "
+                    f"{_pt(x + scale * P[j])} has norm at least {gn[j] / scale:.6g}")
         for s in sides:  # incumbent from the cell points (all in the ball)
             v = s * (FP - fx)
             j = int(np.argmax(v))
@@ -226,7 +259,11 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
     pow3 = 3.0 ** -np.arange(_MAX_LEVEL + 1)
     store = _Cells(n, use_grad)
     C0 = np.zeros((1, n))
-    P0, FP0, GP0, E0 = evaluate(C0)
+    try:
+        P0, FP0, GP0, E0 = evaluate(C0)
+    except BudgetExhausted:  # not even the first cell: the bound already known, nothing else
+        value = value_now()
+        return BracketOutcome(best, float(max(value, upper0)), "budget", int(spent()), 0, 0)
     store.append(C=C0, K=np.zeros((1, n), dtype=np.int16), FP=FP0, GP=GP0, E=E0,
                  B=bounds(C0, np.full((1, n), float(r)), P0, FP0, GP0, E0))
     cost = 1 + (n if fd else (1 if use_grad else 0))  # evaluations per new cell
@@ -252,11 +289,12 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
         if cand.size == 0:  # only cells at the resolution limit are left
             break
         cand = cand[np.argsort(-B[cand], kind="stable")]
-        m = min(cand.size, max(1, room // (2 * cost)), 4096)
+        m = min(cand.size, max(1, room // (2 * cost)), max(4096, store.m // 4))
         I = cand[:m]
         rounds += 1
         C, K = store.get("C"), store.get("K")
-        WI, Cn, Kn = trisect(C, K, I, r, pow3)  # K[I] updated in place: the middle thirds
+        B_parent = store.get("B")[I].copy()
+        WI, Cn, Kn, parent = trisect(C, K, I, r, pow3, parents=True)  # K[I]: the middle thirds
         CI = C[I]
         GI = None if not use_grad else store.get("GP")[I]
         EI = None if not use_grad else store.get("E")[I]
@@ -264,6 +302,9 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
         Wn = r * pow3[Kn]
         if Cn.shape[0]:
             Pn, FPn, GPn, En = evaluate(Cn)
+            inbox = np.all(np.abs(Pn - Cn) <= Wn * (1 - 1e-12), axis=1)  # points in their box
+            _check_children(FPn[inbox], fx, sides, B_parent[parent[inbox]], x + scale * Pn[inbox],
+                            L, H, scale)
             Bn = bounds(Cn, Wn, Pn, FPn, GPn, En)
             store.append(C=Cn, K=Kn, FP=FPn, GP=GPn, E=En, B=Bn)
             if polish and max_evals - spent() >= 100 * (2 * n + 2):  # room for two short ascents
@@ -275,7 +316,7 @@ def close_bracket(F, Gr, x, fx, r, sides, *, lipschitz, hess_bound, user_grad, i
                 starts = [(Pn[jn], FPn[jn]), (Pb, store.get("FP")[jb])]
                 # an iteration costs at most ~ 2 (2n + 2) evaluations for the two starts
                 it_cap = min(max_iter, max(1, (max_evals - spent()) // (4 * (2 * n + 2))))
-                _polish(F, Gr, x, fx, r, sides, starts, best, polished, tol, it_cap)
+                _polish(F, Gr, x, fx, r, sides, starts, best, polished, tol, it_cap, scale)
     value = value_now()
     B = store.get("B")
     upper = max(value, min(float(upper0), max(value, float(B.max()) if B.size else value)))
@@ -313,11 +354,12 @@ def cell_bounds(C, W, P, FP, GP, E, *, fx, sides, r, L, H, extra, slack):
     return out
 
 
-def trisect(C, K, I, r, pow3):
+def trisect(C, K, I, r, pow3, parents=False):
     """Trisect the boxes ``I`` along their longest edge (lowest level in ``K``). The middle
     thirds keep their centre (and point): only ``K[I]`` changes, in place. Returns the new
     half-widths of the boxes ``I`` and the centres and levels of the outer thirds that meet the
-    ball ``B(0, r)`` (the others are discarded)."""
+    ball ``B(0, r)`` (the others are discarded); with ``parents``, also the position in ``I``
+    of the box each outer third comes from."""
     m = len(I)
     j = np.argmin(K[I], axis=1)
     ar = np.arange(m)
@@ -332,7 +374,32 @@ def trisect(C, K, I, r, pow3):
     Wn = np.vstack([WI, WI])
     gap = np.maximum(np.abs(Cn) - Wn, 0.0)  # dist(0, box)² = |max(|c| - w, 0)|²
     inside = np.einsum("ij,ij->i", gap, gap) <= (r * (1 + 1e-12)) ** 2  # boxes meeting the ball
+    if parents:
+        return WI, Cn[inside], Kn[inside], np.concatenate([ar, ar])[inside]
     return WI, Cn[inside], Kn[inside]
+
+
+def _pt(y):
+    return np.array2string(np.asarray(y), precision=6, threshold=6)
+
+
+def _check_children(FP, fx, sides, B_parent, Y, L, H, scale):
+    """A point of a child box that lies in that box lies in the parent box (and in the ball), so
+    its value cannot exceed the parent's bound unless the constant behind that bound is false."""
+    if FP.size == 0:
+        return
+    v = np.max([s * (FP - fx) for s in sides], axis=0)
+    over = v - B_parent
+    j = int(np.argmax(over))
+    allowance = 1e-9 * abs(B_parent[j]) + 64 * _EPS * (abs(FP[j]) + abs(fx))
+    if over[j] > allowance:
+        names = " and ".join(
+            [f"lipschitz = {L / scale:g}"] * (L is not None)
+            + [f"hess_bound = {H / scale ** 2:g}"] * (H is not None))
+        raise InvalidConstant(
+            f"{names} {'is' if (L is None) != (H is None) else 'are'} contradicted: |f(y) - f(x)| = "
+            f"{v[j]:.6g} at y = {_pt(Y[j])} exceeds {B_parent[j]:.6g}, the bound that the "
+            f"constant gives on a box containing y")
 
 
 _MAX_LEVEL = 60  # 3^-60 ~ 2e-29: far below the resolution of any centre; never split past it
@@ -372,9 +439,10 @@ class _Cells:
         self.m = kk
 
 
-def _polish(F, Gr, x, fx, r, sides, starts, best, polished, tol, max_iter):
+def _polish(F, Gr, x, fx, r, sides, starts, best, polished, tol, max_iter, scale=1.0):
     """Spectral projected gradient from ``starts`` (on the side where each start is best);
-    a start already used is skipped. Updates ``best`` in place."""
+    a start already used is skipped. Updates ``best`` in place. (``scale``: as in
+    :func:`close_bracket`; the ascent then runs on ``z -> f(x + scale z)``.)"""
     U0, sg = [], []
     for u, fu in starts:
         if any(np.array_equal(u, q) for q in polished):
@@ -385,12 +453,81 @@ def _polish(F, Gr, x, fx, r, sides, starts, best, polished, tol, max_iter):
         sg.append(float(s))
     if not U0:
         return
-    U, vals, _ = spg_ball_max_signed(F, Gr, fx, np.array(sg), np.array(U0), r, x, tol, max_iter)
+    if scale == 1.0:
+        U, vals, _ = spg_ball_max_signed(F, Gr, fx, np.array(sg), np.array(U0), r, x, tol, max_iter)
+    else:
+        Fz, Gz = ScaledFunction(F, x, scale), ScaledGradient(Gr, x, scale)
+        U, vals, _ = spg_ball_max_signed(Fz, Gz, fx, np.array(sg), np.array(U0), r, np.zeros(x.size),
+                                         tol, max_iter)
     for k, s in enumerate(sg):
         s = int(s)
-        u, changed = make_feasible(x, U[k], r)
+        if not np.isfinite(vals[k]):  # never evaluated (budget)
+            continue
+        u, changed = make_feasible(x, scale * U[k], scale * r)
+        u = u / scale
         v = vals[k]
         if changed:
-            v = s * (float(F((x + u)[None, :])[0]) - fx)
+            try:
+                v = s * (float(F((x + scale * u)[None, :])[0]) - fx)
+            except BudgetExhausted:
+                continue
         if v > best[s][0]:
             best[s] = (float(v), u.copy())
+
+
+def value_scale(*magnitudes):
+    """A power of 2 near the largest finite positive magnitude given (1 if there is none): the
+    unit of the values when a radius is rescaled (their squares must not overflow)."""
+    m = [float(v) for v in magnitudes if v is not None and np.isfinite(v) and v > 0]
+    if not m:
+        return 1.0
+    return math.ldexp(1.0, min(max(math.frexp(max(m))[1], -1000), 1000))
+
+
+class ValueScaled:
+    """``Y -> F(Y) / c`` for a batch function or gradient ``F`` (``c`` a power of 2); ``ncalls``
+    is ``F``'s."""
+
+    def __init__(self, F, c):
+        self.F, self.c = F, c
+
+    @property
+    def ncalls(self):
+        return self.F.ncalls
+
+    def __call__(self, Y):
+        return self.F(Y) / self.c
+
+
+class ScaledFunction:
+    """``Z -> F(x + scale Z)`` for a batch function ``F`` (``scale`` a power of 2, so that
+    ``scale Z`` is exact and the points are those of the unscaled search); ``ncalls`` is ``F``'s."""
+
+    def __init__(self, F, x, scale):
+        self.F, self.x, self.scale = F, x, scale
+
+    @property
+    def ncalls(self):
+        return self.F.ncalls
+
+    def __call__(self, Z):
+        return self.F(self.x + self.scale * Z)
+
+
+class ScaledGradient:
+    """``Z -> scale ∇f(x + scale Z)``, the gradient of ``z -> f(x + scale z)``."""
+
+    def __init__(self, Gr, x, scale):
+        self.Gr, self.x, self.scale = Gr, x, scale
+
+    @property
+    def ncalls(self):
+        return self.Gr.ncalls
+
+    def __call__(self, Z):
+        with np.errstate(over="ignore"):
+            G = self.scale * self.Gr(self.x + self.scale * Z)
+        if not np.all(np.isfinite(G)):
+            raise ValueError(f"radius ({self.scale:.3g} or so) times the gradient overflows: "
+                             f"|grad f| r exceeds the largest float, so f° cannot be represented")
+        return G

@@ -24,25 +24,49 @@ certified *lower* bound; an upper bound is returned where one can be certified
 """
 from __future__ import annotations
 
+import math
 import numbers
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
 
-from ._ascent import BatchFunction, BatchGradient, make_feasible, spg_ball_max_signed
-from .bracket import ball_bound, centre_gradient, close_bracket
-from ._validate import as_nonneg, as_point, as_positive_int, as_rng, check_callable
+from ._ascent import (BatchFunction, BatchGradient, Budget, BudgetExhausted, make_feasible,
+                      spg_ball_max_signed)
+from ._results import ScalarResult
+from .bracket import (InvalidConstant, ScaledFunction, ScaledGradient, ValueScaled, ball_bound,
+                      centre_gradient, close_bracket, noise_scale, value_scale)
+from ._validate import (as_bool, as_nonneg, as_point, as_positive_int, as_real_array, as_rng,
+                        as_scalar, check_callable, returned_floats)
 from .quadratic import Quadratic
 
-__all__ = ["max_variation", "level_distance", "MaxVariationResult", "LevelDistanceResult"]
+__all__ = ["max_variation", "level_distance", "MaxVariationResult", "LevelDistanceResult",
+           "FiniteDifferenceWarning", "DEFAULT_BRACKET_EVALS", "FD_WARN_DIM"]
 
 _SIDES = ("both", "up", "down")
+#: Default evaluation budget of a call of :func:`max_variation` given a constant (the bracket).
+DEFAULT_BRACKET_EVALS = 1_000_000
+#: Without ``grad``, :func:`max_variation` warns above this dimension (finite differences cost 2n).
+FD_WARN_DIM = 50
+# Radii outside [2^-256, 2^256] are computed in units of a power of 2 near the radius: their
+# squares (and those of the displacements) would overflow or underflow otherwise.
+_SCALE_LO, _SCALE_HI = 2.0 ** -256, 2.0 ** 256
+_MAX_STARTS = 1_000_000
+_BRENT_RTOL = 4 * np.finfo(float).eps  # scipy's brentq refuses a smaller rtol
+
+
+class FiniteDifferenceWarning(UserWarning):
+    """``max_variation`` (or ``level_distance``) without ``grad`` in many dimensions: every
+    gradient costs ``2n`` evaluations of ``f`` (central differences). Pass ``grad=``."""
 
 
 @dataclass
-class MaxVariationResult:
+class MaxVariationResult(ScalarResult):
     """Result of :func:`max_variation`.
+
+    Behaves as its ``value`` in arithmetic: ``float(res)``, ``0.5 * res``, ``np.asarray(res)``
+    (see :class:`flatlib._results.ScalarResult`).
 
     Attributes
     ----------
@@ -60,16 +84,25 @@ class MaxVariationResult:
     radius : float or ndarray
     side : str
     nfev, ngev : int
-        Function and gradient evaluations (finite-difference evaluations included in nfev).
+        Function and gradient evaluations (finite-difference evaluations included in nfev);
+        ``nfev + ngev <= max_evals`` when a budget is set.
     exact : bool
         True when a closed form was used (quadratics).
     status : str or ndarray of str
         Why the computation stopped, per radius: ``"local"`` (no constant given: ``value`` is
-        a lower bound only), ``"converged"`` (``upper - value <= max(rtol value, atol)``),
-        ``"budget"`` (``max_evals`` spent first: the bracket is valid but wider),
-        ``"bound"`` (``rtol=None``: the bound of the whole ball only), ``"exact"`` (closed form).
+        a lower bound only, certified by nothing), ``"converged"`` (the bracket closed:
+        ``upper - value <= max(rtol value, atol)``), ``"budget"`` (``max_evals`` spent first:
+        the bracket is valid but wider), ``"bound"`` (``rtol=None``: the bound of the whole
+        ball only), ``"exact"`` (closed form).
     converged : bool or ndarray of bool
-        ``status`` is ``"converged"`` or ``"exact"``.
+        The computation asked for ended by its own criterion, per radius: for ``"local"``,
+        every local ascent stopped at its tolerance ``tol`` (none at ``max_iter`` or the
+        budget): the value is then a local maximum to ``tol``, *still only a lower bound*
+        of ``f°``; for a bracket, it closed (``"converged"``, ``"exact"``); ``False`` for
+        ``"budget"`` and ``"bound"`` (no bracket was closed).
+    certified : bool or ndarray of bool
+        (property) ``status`` is ``"converged"`` or ``"exact"``: ``value`` is certified to
+        ``rtol`` by ``upper``.
     message : str
     """
 
@@ -93,21 +126,26 @@ class MaxVariationResult:
             st = "exact" if self.exact else ("local" if self.upper is None else "bound")
             self.status = st if k == 0 else np.full(np.shape(self.value), st)
         if self.converged is None:
-            st = np.asarray(self.status)
-            ok = (st == "converged") | (st == "exact")  # (np.isin costs ~25 us per result)
-            self.converged = bool(ok) if np.ndim(ok) == 0 else ok
+            self.converged = self.certified
+
+    @property
+    def certified(self):
+        st = np.asarray(self.status)
+        ok = (st == "converged") | (st == "exact")  # (np.isin costs ~25 us per result)
+        return bool(ok) if np.ndim(ok) == 0 else ok
 
     def __repr__(self):
         return (f"MaxVariationResult(value={self.value!r}, upper={self.upper!r}, "
                 f"argmax={self.argmax!r}, up={self.up!r}, down={self.down!r}, "
                 f"radius={self.radius!r}, side={self.side!r}, status={self.status!r}, "
-                f"converged={self.converged!r}, nfev={self.nfev}, ngev={self.ngev}, "
-                f"exact={self.exact}, message={self.message!r})")
+                f"converged={self.converged!r}, certified={self.certified!r}, nfev={self.nfev}, "
+                f"ngev={self.ngev}, exact={self.exact}, message={self.message!r})")
 
 
 @dataclass
-class LevelDistanceResult:
-    """Result of :func:`level_distance`.
+class LevelDistanceResult(ScalarResult):
+    """Result of :func:`level_distance` (behaves as its ``value`` in arithmetic, like every
+    flatlib result with a value: :class:`flatlib._results.ScalarResult`).
 
     Attributes
     ----------
@@ -143,6 +181,9 @@ def _directions(x, n, gx, H, rng, n_starts):
     """Unit starting directions for side +1 (negate for side -1 handled by caller)."""
     dirs = {+1: [], -1: []}
     gn = np.linalg.norm(gx)
+    if gn > 0 and not (1e-150 < gn < np.inf):  # overflow or underflow of the norm: rescale
+        gx = gx / np.max(np.abs(gx))
+        gn = np.linalg.norm(gx)
     if gn > 0:
         dirs[+1].append(gx / gn)
         dirs[-1].append(-gx / gn)
@@ -163,7 +204,8 @@ def _directions(x, n, gx, H, rng, n_starts):
 
 def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bound=None,
                   side="both", n_starts=8, starts=None, rng=None, tol=1e-10, max_iter=500,
-                  vectorized=False, rtol=1e-3, atol=0.0, max_evals=200_000):
+                  vectorized=False, rtol=1e-3, atol=0.0, max_evals=None,
+                  allow_finite_differences=None):
     r"""Maximal variation :math:`f^\circ(x, r) = \sup_{\|y-x\|\le r} |f(y) - f(x)|`.
 
     A local search (spectral projected gradient from several starts) gives a value attained
@@ -172,6 +214,11 @@ def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bo
     branch and bound over the ball (boxes covering the ball, a bound per box from the
     constant, the local ascent as incumbent; see :mod:`flatlib.bracket`) until
     ``upper - value <= max(rtol · value, atol)`` or until ``max_evals`` evaluations.
+
+    Every radius is computed however large or small: radii outside ``[2^-256, 2^256]`` are
+    handled in units of a power of 2 near the radius (the same points of ``f`` are evaluated,
+    nothing overflows); a value that is not representable (``|f(y) - f(x)|`` above the
+    largest float) is a ``ValueError``, never ``0`` or ``nan``.
 
     Parameters
     ----------
@@ -184,7 +231,10 @@ def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bo
         ``r -> f°(x, r)``, computed in increasing order with warm starts so that
         the returned values are nondecreasing in the radius by construction.
     grad : callable, optional
-        ``grad(y) -> (n,)``; central finite differences (``2n`` evaluations) otherwise.
+        ``grad(y) -> (n,)``; central finite differences (``2n`` evaluations of ``f`` per
+        gradient) otherwise. Without ``grad`` in more than ``FD_WARN_DIM = 50`` dimensions a
+        :class:`FiniteDifferenceWarning` is issued (once per call site) naming that cost;
+        see ``allow_finite_differences``.
     hess : callable, optional
         ``hess(x) -> (n, n)`` at the centre only: its extreme eigenvectors seed the search
         (useful at critical points, where ``f° = ½‖∇²f(x)‖₂ r² + o(r²)``).
@@ -196,6 +246,12 @@ def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bo
         ``upper <= (‖∇f(x)‖ + E) r + ½ H r²`` (Taylor; ``E = 0`` with ``grad``, otherwise the
         proven error bound ``½ H t √n`` of central differences of step ``t``, plus rounding)
         and closes the bracket (below).
+
+        A constant that the search itself disproves raises a ``ValueError`` naming it (see
+        Raises): a value attained in the ball above the bound of the whole ball
+        (``L r``, resp. the Taylor bound), a value above the bound of a box that contains its
+        point, or (``lipschitz``) a sampled gradient longer than ``L``. No bracket is
+        returned from a false constant.
     side : {"both", "up", "down"}
         ``"up"``: :math:`\sup_B f - f(x)` (the exact SAM sharpness);
         ``"down"``: :math:`f(x) - \inf_B f`; ``"both"``: the larger, i.e. :math:`f^\circ`.
@@ -217,14 +273,37 @@ def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bo
     rtol, atol : float or None
         Target of the branch and bound: ``upper - value <= max(rtol · value, atol)``.
         ``rtol=None`` skips it (``upper`` is then the bound of the whole ball).
-    max_evals : int
-        Budget of the branch and bound per radius (function and gradient evaluations).
+    max_evals : int, optional
+        Budget of the whole call (all radii, the local search included): evaluations of ``f``
+        (finite differences included) and of ``grad``; ``nfev + ngev <= max_evals`` always.
+        Default ``None``: ``DEFAULT_BRACKET_EVALS = 10**6`` when ``lipschitz`` or
+        ``hess_bound`` is given (enough to close easy brackets in low dimension within a
+        second), no limit otherwise (the local search alone is bounded by ``n_starts`` and
+        ``max_iter``). It must cover ``f(x)`` and the gradient there (``1 + 2n`` without ``grad``).
+    allow_finite_differences : bool or None
+        ``None`` (default): gradients by central differences when ``grad`` is not given, with a
+        :class:`FiniteDifferenceWarning` above 50 dimensions; ``True``: the same, silently;
+        ``False``: ``grad`` is required (``TypeError`` without it).
 
     Returns
     -------
     MaxVariationResult
         ``value`` (lower bound attained at ``argmax``), ``upper`` (or ``None``), ``up``,
-        ``down``, ``status`` and ``converged`` (why it stopped), evaluation counts.
+        ``down``, ``status`` (why it stopped), ``converged`` (it stopped by its own criterion:
+        the local ascents at their tolerance, or the bracket closed), ``certified`` (the
+        bracket closed), evaluation counts. It behaves as ``value`` in arithmetic
+        (``float(res)``, ``0.5 * res``).
+
+    Raises
+    ------
+    ValueError
+        A bad argument (the message names it), ``f`` returning NaN or an infinity (or
+        ``|f(y) - f(x)|`` overflowing), or a ``lipschitz``/``hess_bound`` contradicted by the
+        search (the message names the constant and the point that refutes it).
+    TypeError
+        ``f``, ``grad`` or ``hess`` not callable, returning complex numbers or non-scalars;
+        strings, booleans or complex numbers as numerical arguments; ``grad`` missing with
+        ``allow_finite_differences=False``.
 
     Notes
     -----
@@ -247,6 +326,14 @@ def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bo
     >>> round(res.value / 1e-6, 3), res.status
     (1.001, 'local')
 
+    ``status='local'``: no constant was given, so the value is a lower bound that nothing
+    certifies; ``converged=True`` says that every local ascent met its tolerance (the value
+    is a local maximum of ``|f(y) - f(x)|`` on the ball), ``certified=False`` that no bracket
+    was closed:
+
+    >>> res.converged, res.certified
+    (True, False)
+
     A linear function has :math:`f^\circ(x,r) = \|a\| r`, and a Lipschitz constant certifies it:
 
     >>> a = np.array([3.0, 4.0])
@@ -264,38 +351,95 @@ def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bo
     >>> res = max_variation(bump, [0.0, 0.0], 1.0, vectorized=True, hess_bound=400.0)
     >>> res.status, round(res.value, 3), bool(res.upper - res.value <= 1e-3 * res.value)
     ('converged', 1.06, True)
+
+    A false constant is refuted by the search: here ``L r = 0.05`` while the slope alone
+    gives ``0.1``:
+
+    >>> max_variation(bump, [0.0, 0.0], 1.0, vectorized=True, lipschitz=0.05)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: lipschitz = 0.05 is contradicted by the search: ...
     """
     _check_side(side)
     (x, radius, radii, scalar, n_starts, max_iter, tol, lipschitz, hess_bound, rtol, atol,
      max_evals) = _check_inputs(x, radius, n_starts, max_iter, tol, lipschitz, hess_bound,
                                 rtol, atol, max_evals)
+    vectorized = as_bool(vectorized, "vectorized")
     if isinstance(f, Quadratic):
         return _max_variation_quadratic(f, x, radius, radii, scalar, side)
+    check_callable(f, "f")
+    if grad is not None:
+        check_callable(grad, "grad")
+    if hess is not None:
+        check_callable(hess, "hess")
+    n = x.size
+    _finite_difference_policy("max_variation", grad, n, allow_finite_differences)
+    S = None if starts is None else _check_starts(starts, n)
+    if max_evals is None and (lipschitz is not None or hess_bound is not None):
+        max_evals = DEFAULT_BRACKET_EVALS
+    if max_evals is not None and max_evals < 1 + (2 * n if grad is None else 1):
+        raise ValueError(f"max_evals = {max_evals} does not cover f(x) and the gradient at x "
+                         f"({1 + (2 * n if grad is None else 1)} evaluations)")
 
     # the function, its gradient and the Hessian at the centre
-    n = x.size
     F = BatchFunction(f, n, vectorized, "f")
     Gr = BatchGradient(grad, F, n, vectorized, "grad")
+    budget = Budget(max_evals)
+    budget.counters = [F, Gr]
+    F.budget = Gr.budget = budget
     fx = float(F(x[None, :])[0])
     gx = Gr(x[None, :])[0]
     Hx = _hessian_at_centre(hess, x)
-    dirs = _start_directions(x, gx, Hx, rng, n_starts, starts)
+    dirs = _start_directions(x, gx, Hx, rng, n_starts, S)
     sides = (+1, -1) if side == "both" else ((+1,) if side == "up" else (-1,))
 
     # lower bound: multistart local ascent, both sides in one batch, along the profile
-    best, best_u, iters = _ascend(F, Gr, fx, x, radii, sides, dirs, tol, max_iter)
+    constants = lipschitz is not None or hess_bound is not None
+    if constants and lipschitz is not None and grad is not None:
+        Gr.track_norm = True  # every exact gradient the search sees is evidence about L
+    best, best_u, iters, settled = _ascend(F, Gr, fx, gx, x, radii, sides, dirs, tol, max_iter)
     msg = (f"batched spectral projected gradient from {len(dirs[+1])} starts per side and radius "
            f"(+2 warm starts along a profile); {iters} start-iterations in all")
+    if not np.all(settled[radii > 0]):
+        msg += (f"; {int(np.sum(~settled & (radii > 0)))} radii with starts stopped by max_iter "
+                f"or the budget (not converged)")
 
     # upper bound: the constants, then the branch and bound closing the bracket
-    if lipschitz is None and hess_bound is None:
+    if not constants:
         upper, status = None, np.full(radii.size, "local")
+        converged = settled
+        msg += ("; status 'local': no lipschitz/hess_bound given, so the value is a lower bound "
+                "of f° certified by nothing (converged means: every local ascent met its tolerance)")
     else:
-        upper, status, note = _close_brackets(F, Gr, fx, x, radii, sides, best, best_u,
-                                              lipschitz, hess_bound, grad is not None,
-                                              rtol, atol, max_evals, tol, max_iter)
+        try:
+            upper, status, note = _close_brackets(F, Gr, fx, x, radii, sides, best, best_u,
+                                                  lipschitz, hess_bound, grad is not None,
+                                                  rtol, atol, max_evals, tol, max_iter)
+        except InvalidConstant as exc:  # a plain ValueError for the caller, naming the constant
+            raise ValueError(str(exc)) from None
+        converged = (status == "converged")
         msg += "; " + note
-    return _assemble(x, radii, scalar, side, sides, best, best_u, upper, status, F, Gr, msg)
+    return _assemble(x, radii, scalar, side, sides, best, best_u, upper, status, converged,
+                     F, Gr, msg)
+
+
+def _finite_difference_policy(who, grad, n, allow):
+    """Without ``grad``: refuse (``allow=False``), or warn above ``FD_WARN_DIM`` dimensions
+    (``allow=None``), naming the cost and the remedy."""
+    if allow is not None:
+        allow = as_bool(allow, "allow_finite_differences")
+    if grad is not None:
+        return
+    if allow is False:
+        raise TypeError(f"{who}: grad is required with allow_finite_differences=False "
+                        f"(pass grad=, the gradient of f)")
+    if allow is None and n > FD_WARN_DIM:
+        warnings.warn(
+            f"{who} without grad in n = {n} dimensions: every gradient costs 2n = {2 * n} "
+            f"evaluations of f (central differences), i.e. a local search of n_starts x max_iter "
+            f"steps costs millions of evaluations. Pass grad= (the exact gradient), or "
+            f"allow_finite_differences=True to silence this warning.",
+            FiniteDifferenceWarning, stacklevel=3)
 
 
 def _check_inputs(x, radius, n_starts, max_iter, tol, lipschitz, hess_bound, rtol, atol, max_evals):
@@ -303,21 +447,30 @@ def _check_inputs(x, radius, n_starts, max_iter, tol, lipschitz, hess_bound, rto
     x = as_point(x, "x")
     radius = as_nonneg(radius, "radius")
     if isinstance(n_starts, bool) or not isinstance(n_starts, numbers.Integral) or n_starts < 0:
-        raise ValueError(f"n_starts must be an integer >= 0, got {n_starts!r}")
+        raise ValueError(f"n_starts must be an integer >= 0, got {n_starts!r}"[:200])
+    if n_starts > _MAX_STARTS:
+        raise ValueError(f"n_starts must be <= {_MAX_STARTS}, got {n_starts}")
     max_iter = as_positive_int(max_iter, "max_iter")
-    tol = _positive_scalar(tol, "tol")
-    for name, val in (("lipschitz", lipschitz), ("hess_bound", hess_bound), ("atol", atol)):
-        if val is not None:
-            as_nonneg(val, name)
-            if np.ndim(val):
-                raise ValueError(f"{name} must be a scalar")
+    tol = as_scalar(tol, "tol", low=0.0, low_open=True)
+    lipschitz = as_scalar(lipschitz, "lipschitz", low=0.0, allow_none=True)
+    hess_bound = as_scalar(hess_bound, "hess_bound", low=0.0, allow_none=True)
+    atol = as_scalar(atol, "atol", low=0.0)
     if rtol is not None:
-        rtol = _positive_scalar(rtol, "rtol")
-    max_evals = as_positive_int(max_evals, "max_evals")
+        rtol = as_scalar(rtol, "rtol", low=0.0, low_open=True)
+    if max_evals is not None:
+        max_evals = as_positive_int(max_evals, "max_evals")
     radii = np.atleast_1d(radius).astype(float)
     return (x, radius, radii, np.ndim(radius) == 0, int(n_starts), max_iter, tol,
-            None if lipschitz is None else float(lipschitz),
-            None if hess_bound is None else float(hess_bound), rtol, float(atol), max_evals)
+            lipschitz, hess_bound, rtol, atol, max_evals)
+
+
+def _check_starts(starts, n):
+    S = np.atleast_2d(as_real_array(starts, "starts"))
+    if S.ndim != 2 or S.shape[1] != n:
+        raise ValueError(f"starts must be a finite array of shape (k, {n}), got shape {np.shape(starts)}")
+    if np.any(np.linalg.norm(S, axis=1) == 0):
+        raise ValueError("starts must not contain zero directions")
+    return S
 
 
 def _positive_scalar(v, name):
@@ -331,12 +484,12 @@ def _hessian_at_centre(hess, x):
     if hess is None:
         return None
     n = x.size
-    H = np.asarray(check_callable(hess, "hess")(x), dtype=float)
+    H = returned_floats(check_callable(hess, "hess")(x), "hess")
     if H.shape != (n, n):
         raise ValueError(f"hess must return an array of shape ({n}, {n}), got {H.shape}")
     if not np.all(np.isfinite(H)):
         raise ValueError("hess returned non-finite values at x")
-    return 0.5 * (H + H.T)
+    return 0.5 * H + 0.5 * H.T  # (= 0.5 (H + Hᵀ) bit for bit, without overflow)
 
 
 def _start_directions(x, gx, H, rng, n_starts, starts):
@@ -345,27 +498,50 @@ def _start_directions(x, gx, H, rng, n_starts, starts):
     n = x.size
     dirs = _directions(x, n, gx, H, as_rng(rng), n_starts)
     if starts is not None:
-        S = np.atleast_2d(np.asarray(starts, dtype=float))
-        if S.ndim != 2 or S.shape[1] != n or not np.all(np.isfinite(S)):
-            raise ValueError(f"starts must be a finite array of shape (k, {n})")
+        S = starts  # checked by _check_starts
         norms = np.linalg.norm(S, axis=1)
-        if np.any(norms == 0):
-            raise ValueError("starts must not contain zero directions")
+        odd = ~np.isfinite(norms) | (norms < 1e-150)  # overflow or underflow: rescale first
+        if np.any(odd):
+            S = S.copy()
+            S[odd] /= np.max(np.abs(S[odd]), axis=1, keepdims=True)
+            norms = np.linalg.norm(S, axis=1)
         S = S / norms[:, None]
         for s_ in (+1, -1):
             dirs[s_] = list(S) + list(-S) + dirs[s_]
     return dirs
 
 
-def _ascend(F, Gr, fx, x, radii, sides, dirs, tol, max_iter):
+def _scale_of(r):
+    """1 for radii in ``[2^-256, 2^256]``; otherwise the power of 2 nearest ``r`` (exact scaling:
+    ``x + s z`` is the same floating-point point as ``x + u`` for ``u = s z``)."""
+    if _SCALE_LO <= r <= _SCALE_HI:
+        return 1.0
+    return math.ldexp(1.0, math.frexp(r)[1])
+
+
+def _overflow_check(vals, fx):
+    bad = np.isnan(vals) | (vals == np.inf)
+    if np.any(bad):
+        raise ValueError(f"|f(y) - f(x)| overflows (f(x) = {fx:.6g}): the maximal variation "
+                         f"exceeds the largest float and cannot be represented")
+
+
+def _ascend(F, Gr, fx, gx, x, radii, sides, dirs, tol, max_iter):
     """Multistart ascent per radius (increasing), both sides in one batch: row ``j`` maximizes
     ``sign_j (f(x + u) - f(x))``. Along a profile the previous maximizer (feasible in the larger
     ball) and its rescaling to the new sphere are extra starts, and the value is never below
-    the previous one. Returns ``best[s][i]``, ``best_u[s][i]`` and the iteration count."""
+    the previous one. Returns ``best[s][i]``, ``best_u[s][i]``, the iteration count and, per
+    radius, whether every ascent stopped at its tolerance (not at ``max_iter`` or the budget).
+
+    Radii outside ``[2^-256, 2^256]`` run on ``z -> (f(x + s z) - f(x)) / c`` over the ball of
+    radius ``r/s`` (``s`` a power of 2 near ``r``, :func:`_scale_of`, and ``c`` one near the size
+    of the values, from ``|∇f(x)| r`` or the values at the starts): the same points, and no
+    square of a displacement, gradient or value overflows."""
     n = x.size
     k = radii.size
     best = {s: np.zeros(k) for s in (+1, -1)}
     best_u = {s: np.zeros((k, n)) for s in (+1, -1)}
+    settled = np.ones(k, dtype=bool)
     prev = {s: (0.0, np.zeros(n), 0.0) for s in (+1, -1)}  # value, u, radius
     iters = 0
     for idx in np.argsort(radii, kind="stable"):
@@ -381,20 +557,55 @@ def _ascend(F, Gr, fx, x, radii, sides, dirs, tol, max_iter):
             blocks.append(st)
             signs.append(np.full(st.shape[0], float(s)))
         U0, sign = np.vstack(blocks), np.concatenate(signs)
-        U, vals, it = spg_ball_max_signed(F, Gr, fx, sign, U0, r, x, tol, max_iter)
+        info = {}
+        sc = _scale_of(r)
+        if sc == 1.0:
+            U, vals, it = spg_ball_max_signed(F, Gr, fx, sign, U0, r, x, tol, max_iter, info=info)
+        else:
+            with np.errstate(over="ignore"):
+                c = value_scale(float(np.linalg.norm(gx)) * r)
+            if c == 1.0:  # no slope at x: the size of the values from the starts themselves
+                try:
+                    c = value_scale(float(np.max(np.abs(F(x + U0) - fx))))
+                except BudgetExhausted:
+                    pass
+            Fz = ScaledFunction(ValueScaled(F, c), x, sc)
+            Gz = ScaledGradient(ValueScaled(Gr, c), x, sc)
+            U, vals, it = spg_ball_max_signed(Fz, Gz, fx / c, sign, U0 / sc, r / sc, np.zeros(n), tol,
+                                              max_iter, info=info)
+            with np.errstate(over="ignore"):
+                U, vals = U * sc, vals * c
+        _overflow_check(vals, fx)
+        settled[idx] = not (info["capped"] or info["budget"])
         iters += it
         for s in sides:
             rows = np.flatnonzero(sign == s)
             j = rows[int(np.argmax(vals[rows]))]
             uj, vj = U[j], vals[j]
             uj, changed = make_feasible(x, uj, r)
-            if changed:  # the value must be the one attained at the returned point
-                vj = s * (float(F((x + uj)[None, :])[0]) - fx)
+            if changed and np.isfinite(vj):  # the value must be the one attained at the returned point
+                try:
+                    vj = s * (float(F((x + uj)[None, :])[0]) - fx)
+                except BudgetExhausted:
+                    vj = -np.inf
+                    settled[idx] = False
             pv, pu, pr = prev[s]
             bv, bu = (vj, uj) if vj > pv else (pv, pu)  # previous maximizer is feasible
             best[s][idx], best_u[s][idx] = bv, bu
             prev[s] = (bv, bu, r)
-    return best, best_u, iters
+    return best, best_u, iters, settled
+
+
+def _refuted(name_value, value, bound, y, fy, fx):
+    """An attained value above a bound from the constants, beyond rounding: the constant is false."""
+    allowance = 1e-9 * bound + 64 * np.finfo(float).eps * (abs(fy) + abs(fx))
+    if value > bound + allowance:
+        names = " and ".join(f"{k} = {v:g}" for k, v in name_value if v is not None)
+        verb = "is" if sum(v is not None for _, v in name_value) == 1 else "are"
+        raise InvalidConstant(
+            f"{names} {verb} contradicted by the search: |f(y) - f(x)| = {value:.6g} at "
+            f"y = {np.array2string(np.asarray(y), precision=6, threshold=6)}, above {bound:.6g}, "
+            f"the bound that the constant gives on the whole ball")
 
 
 def _close_brackets(F, Gr, fx, x, radii, sides, best, best_u, lipschitz, hess_bound, user_grad,
@@ -402,44 +613,96 @@ def _close_brackets(F, Gr, fx, x, radii, sides, best, best_u, lipschitz, hess_bo
     """Upper bounds per radius: the bound of the whole ball from the constants, then (unless
     ``rtol is None``) the branch and bound of :mod:`flatlib.bracket`, warm-started with the
     ascent's maximizer and the previous radius's. Updates ``best``/``best_u`` in place (the
-    branch and bound may find larger values) and returns ``(upper, status, note)``."""
+    branch and bound may find larger values) and returns ``(upper, status, note)``.
+
+    The evaluations left in the budget are shared among the radii still to do (what one radius
+    leaves goes to the next). A constant contradicted by the search (an attained value above
+    the bound of the whole ball, or see :func:`flatlib.bracket.close_bracket`) raises
+    :class:`flatlib.bracket.InvalidConstant` (a ``ValueError``) naming it."""
     k = radii.size
     gnorm, gerr = None, 0.0
     upper = np.zeros(k)
     status = np.full(k, "converged")
     carry = None  # side -> (value, u) at the previous radius (feasible in the larger balls)
     spent, rounds = 0, 0
-    for idx in np.argsort(radii, kind="stable"):
+    budget = F.budget
+    consts = (("lipschitz", lipschitz), ("hess_bound", hess_bound))
+    if Gr.track_norm and Gr.max_norm > lipschitz * (1 + 1e-9):
+        raise InvalidConstant(
+            f"lipschitz = {lipschitz:g} is contradicted by the search: the gradient at y = "
+            f"{np.array2string(Gr.max_norm_at, precision=6, threshold=6)} has norm {Gr.max_norm:.6g}")
+    order = [i for i in np.argsort(radii, kind="stable") if radii[i] > 0]
+    for pos, idx in enumerate(order):
         r = float(radii[idx])
-        if r == 0.0:
-            continue  # value 0 = upper
-        # gradient at the centre with its error bound (differences: a stencil inside this ball)
-        if hess_bound is not None and (gnorm is None or not user_grad):
-            g0, gerr = centre_gradient(F, Gr, x, fx, r, hess_bound, user_grad)
-            gnorm = float(np.linalg.norm(g0))
-        upper0 = ball_bound(r, lipschitz, hess_bound, gnorm, gerr)
+        sc = _scale_of(r)
         inc = {s: (float(best[s][idx]), best_u[s][idx].copy()) for s in sides}
         if carry is not None:
             inc = {s: max(inc[s], carry[s], key=lambda t: t[0]) for s in sides}
         value = max(v for v, _ in inc.values())
+        # units: displacements in sc, values in c (both 1 for radii in [2^-256, 2^256])
+        c = 1.0 if sc == 1.0 else value_scale(value, None if gnorm is None else gnorm * r)
+        Fc, Gc = (F, Gr) if c == 1.0 else (ValueScaled(F, c), ValueScaled(Gr, c))
+        rz = r / sc
+        with np.errstate(over="ignore"):
+            Lz = None if lipschitz is None else lipschitz * (sc / c)
+            Hz = None if hess_bound is None else hess_bound * (sc / c) * sc
+        # this radius's share of the evaluations left
+        room = max_evals - budget.spent()
+        budget.limit = budget.spent() + max(0, int(room // (len(order) - pos)))
+        # gradient at the centre with its error bound (differences: a stencil inside this ball)
+        if hess_bound is not None and (gnorm is None or not user_grad):
+            try:
+                g0, gerr = centre_gradient(Fc, Gc, x, fx / c, rz, Hz, user_grad, sc,
+                                           None if c == 1.0 else noise_scale(fx) / c)
+                gnorm, gerr = float(np.linalg.norm(g0)) * c / sc, gerr * c / sc  # real units
+            except BudgetExhausted:
+                gnorm, gerr = None, 0.0
+        with np.errstate(over="ignore"):
+            upper0 = c * ball_bound(rz, Lz, Hz, None if gnorm is None else gnorm * sc / c,
+                                    gerr * sc / c)
+        sv = max(sides, key=lambda s_: inc[s_][0])
+        _refuted(consts, value, upper0, x + inc[sv][1], fx + sv * value, fx)
         if rtol is None:
             up_, st = max(upper0, value), "bound"
         elif upper0 - value <= max(rtol * value, atol):
             up_, st = max(upper0, value), "converged"
         else:
-            out = close_bracket(F, Gr, x, fx, r, sides, lipschitz=lipschitz, hess_bound=hess_bound,
-                                user_grad=user_grad, incumbent=inc, rtol=rtol, atol=atol,
-                                max_evals=max_evals, upper0=upper0, tol=tol, max_iter=max_iter)
-            inc, up_, st = out.best, out.upper, out.status
+            incz = {s: (v / c, u / sc) for s, (v, u) in inc.items()}
+            out = close_bracket(Fc, Gc, x, fx / c, rz, sides, lipschitz=Lz, hess_bound=Hz,
+                                user_grad=user_grad, incumbent=incz, rtol=rtol, atol=atol / c,
+                                max_evals=budget.limit - budget.spent(), upper0=upper0 / c, tol=tol,
+                                max_iter=max_iter, scale=sc,
+                                fscale=None if c == 1.0 else noise_scale(fx) / c)
+            inc = {s: (v * c, make_feasible(x, u * sc, r)[0]) for s, (v, u) in out.best.items()}
+            for s_, (v, u) in out.best.items():  # a point moved by make_feasible is re-evaluated
+                if not np.array_equal(inc[s_][1], u * sc):
+                    try:
+                        inc[s_] = (s_ * (float(F((x + inc[s_][1])[None, :])[0]) - fx), inc[s_][1])
+                    except BudgetExhausted:
+                        inc[s_] = (float(best[s_][idx]), best_u[s_][idx].copy())
+            up_, st = out.upper * c, out.status
             spent += out.nfev
             rounds += out.rounds
+        if Gr.track_norm and Gr.max_norm > lipschitz * (1 + 1e-9):
+            raise InvalidConstant(
+                f"lipschitz = {lipschitz:g} is contradicted by the search: the gradient at y = "
+                f"{np.array2string(Gr.max_norm_at, precision=6, threshold=6)} has norm "
+                f"{Gr.max_norm:.6g}")
         for s in sides:
             best[s][idx], best_u[s][idx] = inc[s][0], inc[s][1]
+        value = max(v for v, _ in inc.values())
+        sv = max(sides, key=lambda s_: inc[s_][0])
+        _refuted(consts, value, upper0, x + inc[sv][1], fx + sv * value, fx)
         carry = inc
         upper[idx], status[idx] = up_, st
+    budget.limit = max_evals
     # f°(x, r) <= f°(x, r') <= upper(r') for r <= r': the upper ends can only improve
     order = np.argsort(radii, kind="stable")
     upper[order] = np.minimum.accumulate(upper[order][::-1])[::-1]
+    for idx in order:  # a value above the bound of a larger ball refutes the constants too
+        s_ = max(sides, key=lambda t: best[t][idx])
+        _refuted(consts, float(best[s_][idx]), float(upper[idx]), x + best_u[s_][idx],
+                 fx + s_ * float(best[s_][idx]), fx)
     which = "Lipschitz constant" if hess_bound is None else (
         "Hessian bound" + (" and Lipschitz constant" if lipschitz is not None else ""))
     if rtol is None:
@@ -448,12 +711,12 @@ def _close_brackets(F, Gr, fx, x, radii, sides, best, best_u, lipschitz, hess_bo
         ok = int(np.sum(status == "converged"))
         note = (f"bracket by branch and bound on the {which}: {ok} of {k} radii closed to "
                 f"rtol = {rtol:g} (atol = {atol:g}), {rounds} rounds, {spent} evaluations"
-                + ("" if ok == k else f"; the budget max_evals = {max_evals} per radius was "
-                   f"reached for {k - ok} (bracket valid, wider)"))
+                + ("" if ok == k else f"; the budget max_evals = {max_evals} (for the whole call) "
+                   f"was reached for {k - ok} (bracket valid, wider)"))
     return upper, status, note
 
 
-def _assemble(x, radii, scalar, side, sides, best, best_u, upper, status, F, Gr, msg):
+def _assemble(x, radii, scalar, side, sides, best, best_u, upper, status, converged, F, Gr, msg):
     """The result: ``f° = max(up, down)`` for ``side="both"``, the argmax on the winning side."""
     k = radii.size
     up = best[+1] if +1 in sides else np.full(k, np.nan)
@@ -465,14 +728,15 @@ def _assemble(x, radii, scalar, side, sides, best, best_u, upper, status, F, Gr,
     else:
         value, argu = best[sides[0]], best_u[sides[0]]
     argmax = x[None, :] + argu
+    converged = np.asarray(converged) | (radii == 0)
     if upper is not None:
         upper = np.maximum(upper, value)
     if scalar:
         return MaxVariationResult(float(value[0]), argmax[0], None if upper is None else float(upper[0]),
                                   float(up[0]), float(down[0]), float(radii[0]), side,
-                                  F.ncalls, Gr.ncalls, False, msg, str(status[0]))
+                                  F.ncalls, Gr.ncalls, False, msg, str(status[0]), bool(converged[0]))
     return MaxVariationResult(value, argmax, upper, up, down, radii, side,
-                              F.ncalls, Gr.ncalls, False, msg, status)
+                              F.ncalls, Gr.ncalls, False, msg, status, converged)
 
 
 def _max_variation_quadratic(q, x, radius, radii, scalar, side):
@@ -502,7 +766,8 @@ def _max_variation_quadratic(q, x, radius, radii, scalar, side):
 
 
 def level_distance(f, x, delta, *, grad=None, hess=None, side="both", max_radius=None,
-                   n_starts=8, rng=None, tol=1e-10, xtol=1e-12, vectorized=False):
+                   n_starts=8, rng=None, tol=1e-10, xtol=1e-12, vectorized=False,
+                   allow_finite_differences=None):
     r"""Distance to the neighbouring level sets,
     :math:`\bar f(x, d) = \operatorname{dist}(x, \{y : |f(y) - f(x)| \ge d\})`.
 
@@ -514,7 +779,7 @@ def level_distance(f, x, delta, *, grad=None, hess=None, side="both", max_radius
 
     Parameters
     ----------
-    f, x, grad, hess, n_starts, rng, tol, vectorized
+    f, x, grad, hess, n_starts, rng, tol, vectorized, allow_finite_differences
         As in :func:`max_variation`.
     delta : float or 1-D array_like
         Level gap ``d > 0``; an array gives the profile ``d -> f¯(x, d)``.
@@ -524,12 +789,20 @@ def level_distance(f, x, delta, *, grad=None, hess=None, side="both", max_radius
         Search radius; beyond it the level set is declared empty (``value = inf``).
         Default ``1e6 (1 + ‖x‖)``.
     xtol : float
-        Relative tolerance on the distance.
+        Relative tolerance on the distance, ``>= 0``; values below ``4 eps`` (``8.9e-16``, the
+        finest tolerance of Brent's method), ``0`` included, mean machine precision ``4 eps``.
 
     Returns
     -------
     LevelDistanceResult
         ``value``, ``nearest`` (a point with ``|f(nearest) - f(x)| >= d`` at distance ``<= value``).
+        It behaves as ``value`` in arithmetic (``float(res)``).
+
+    Raises
+    ------
+    ValueError, TypeError
+        A bad argument (the message names it), or ``f`` failing as in :func:`max_variation`;
+        an error raised by ``f`` or ``grad`` reaches the caller unchanged.
 
     Examples
     --------
@@ -538,15 +811,29 @@ def level_distance(f, x, delta, *, grad=None, hess=None, side="both", max_radius
     >>> res = level_distance(lambda y: float(y @ y), [0.0, 0.0], 0.25, grad=lambda y: 2 * y)
     >>> round(res.value, 9)
     0.5
+
+    The tolerance ``xtol = 0`` asks for machine precision (``\bar f(0, 0.3) = \sqrt{0.3}``):
+
+    >>> round(level_distance(lambda y: float(y @ y), [0.0, 0.0], 0.3, xtol=0).value ** 2, 12)
+    0.3
     """
     _check_side(side)
     x = as_point(x, "x")
     delta = as_nonneg(delta, "delta", strictly_positive=True)
     deltas = np.atleast_1d(delta).astype(float)
     scalar = np.ndim(delta) == 0
+    xtol = as_scalar(xtol, "xtol", low=0.0)
     if max_radius is None:
-        max_radius = 1e6 * (1.0 + np.linalg.norm(x))
-    max_radius = as_nonneg(max_radius, "max_radius", strictly_positive=True)
+        max_radius = min(1e6 * (1.0 + np.linalg.norm(x)), 1e300)
+    max_radius = as_scalar(max_radius, "max_radius", low=0.0, low_open=True)
+    vectorized = as_bool(vectorized, "vectorized")
+    # the arguments passed on to max_variation, checked here once (also for a Quadratic)
+    _check_inputs(x, 1.0, n_starts, 1, tol, None, None, None, 0.0, None)
+    if rng is not None:
+        as_rng(rng)
+    if not isinstance(f, Quadratic):
+        check_callable(f, "f")
+        _finite_difference_policy("level_distance", grad, x.size, allow_finite_differences)
 
     if isinstance(f, Quadratic):
         vals, pts = [], []
@@ -565,7 +852,7 @@ def level_distance(f, x, delta, *, grad=None, hess=None, side="both", max_radius
     def prof(r):
         nonlocal nfev
         res = max_variation(f, x, r, grad=grad, hess=hess, side=side, n_starts=n_starts,
-                            rng=seed, tol=tol, vectorized=vectorized)
+                            rng=seed, tol=tol, vectorized=vectorized, allow_finite_differences=True)
         nfev += res.nfev
         return res
 
@@ -602,11 +889,14 @@ def level_distance(f, x, delta, *, grad=None, hess=None, side="both", max_radius
             lo_prev = lo
             continue
         if hi > lo * (1.0 + xtol):
-            try:
-                root = brentq(lambda r: prof(r).value - d, lo, hi, xtol=1e-300, rtol=max(xtol, 4.5e-16),
-                              maxiter=200)
-            except ValueError:  # f°(lo) >= d within rounding
-                root = hi
+            known = {}
+            if lo > 0:  # Brent needs f°(lo) < d <= f°(hi); f°(lo) >= d (rounding) makes lo the answer
+                known[lo] = prof(lo)
+            if lo > 0 and known[lo].value >= d:
+                root = lo
+            else:
+                root = brentq(lambda r: (known.pop(r) if r in known else prof(r)).value - d, lo, hi,
+                              xtol=1e-300, rtol=max(xtol, _BRENT_RTOL), maxiter=200)
             rr = prof(root)
             k = 0
             while rr.value < d and k < 60:  # step to the feasible side of the root

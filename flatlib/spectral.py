@@ -8,8 +8,24 @@ without ever forming the Hessian when ``n`` is large.
 
 Conventions
 -----------
-* ``hvp(x, v)`` returns ``∇²f(x) v`` for 1-D float arrays ``x`` and ``v`` of
-  length ``n``; the Hessian is assumed symmetric.
+* The Hessian comes from any of (first that applies):
+
+  - ``hvp=`` (or a first argument of *two* arguments, the historical form
+    ``hessian_lambda_max(hvp, x)``): ``hvp(x, v)`` returns ``∇²f(x) v`` for 1-D
+    float arrays ``x`` and ``v`` of length ``n``;
+  - ``f`` with ``grad=``: products by central differences of the gradient,
+    ``(∇f(x + t v) - ∇f(x - t v)) / (2t)`` (error ``O(t²)``, about ``1e-10``);
+  - ``f`` with ``hess=``: the dense Hessian ``hess(x)``;
+  - ``f`` alone: central differences of central-difference gradients (``4n``
+    evaluations of ``f`` per product, accuracy about ``1e-6`` relative to the
+    scale of ``f``), with a :class:`flatlib.profiles.FiniteDifferenceWarning`
+    above 50 dimensions, or a ``TypeError`` with
+    ``allow_finite_differences=False``; the same rule as
+    :func:`flatlib.max_variation`.
+
+  A function of one argument passed as ``hvp=`` (``f`` where a product is
+  expected) is refused up front with a ``TypeError`` that says so. The Hessian
+  is assumed symmetric.
 * ``λ_max`` is the largest **algebraic** eigenvalue (``which="LA"``), not the
   eigenvalue of largest magnitude: at a saddle point with a very negative
   direction the two differ (a common mistake in sharpness tooling).
@@ -31,12 +47,16 @@ How the eigenvalue is computed (the switch)
 """
 from __future__ import annotations
 
+import inspect
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from ._validate import as_point, as_positive_int, as_rng, check_callable, vector_fn
+from ._results import ScalarResult
+from ._validate import (as_bool, as_int, as_point, as_positive_int, as_rng, as_scalar,
+                        check_callable, real_scalar, returned_floats, vector_fn)
 
 __all__ = [
     "EigenResult",
@@ -50,6 +70,9 @@ __all__ = [
 DEFAULT_SEED = 0
 #: Largest n for which an ARPACK breakdown falls back to a dense eigensolve.
 ARPACK_FALLBACK_MAX_N = 2000
+#: Without grad or hvp, products by differences of differences warn above this dimension.
+FD_WARN_DIM = 50
+_MAX_SAMPLES = 100_000_000
 
 
 def resolve_rng(rng, name="rng"):
@@ -68,8 +91,11 @@ def resolve_rng(rng, name="rng"):
 
 
 @dataclass(frozen=True)
-class EigenResult:
+class EigenResult(ScalarResult):
     """An extreme Hessian eigenvalue.
+
+    Behaves as its ``value`` in arithmetic and numpy: ``float(res)``, ``0.5 * res``,
+    ``res / 2``, ``np.asarray(res)`` (see :mod:`flatlib._results`).
 
     Attributes
     ----------
@@ -92,13 +118,10 @@ class EigenResult:
     method: str
     which: str
 
-    def __float__(self):
-        return float(self.value)
-
 
 @dataclass(frozen=True)
-class TraceResult:
-    """Hessian trace (exact or Hutchinson estimate).
+class TraceResult(ScalarResult):
+    """Hessian trace (exact or Hutchinson estimate); behaves as its ``value`` in arithmetic.
 
     Attributes
     ----------
@@ -117,12 +140,121 @@ class TraceResult:
     n_hvp: int
     method: str
 
-    def __float__(self):
-        return float(self.value)
+
+def _n_args(fn):
+    """Number of required positional arguments of ``fn`` (``None`` if unknown: no signature,
+    or ``*args``)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    k = 0
+    for p in sig.parameters.values():
+        if p.kind == p.VAR_POSITIONAL:
+            return None
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty:
+            k += 1
+    return k
 
 
-def _prepare(hvp, x, n):
-    check_callable(hvp, "hvp")
+def _fd_gradient(fw, n):
+    """Central differences of ``f`` (step ``6e-6 max(1, |y_i|)``, ``2n`` evaluations)."""
+    def g(y):
+        h = 6e-6 * np.maximum(1.0, np.abs(y))
+        out = np.empty(n)
+        for i in range(n):
+            e = np.zeros(n)
+            e[i] = h[i]
+            out[i] = (fw(y + e) - fw(y - e)) / (2.0 * h[i])
+        return out
+    return g
+
+
+def _hvp_of_gradient(g, step):
+    """``v -> (g(y + t v) - g(y - t v)) / (2t)`` with ``t = step max(1, |y|) / |v|``."""
+    def hvp(y, v):
+        nv = np.linalg.norm(v)
+        if nv == 0.0:
+            return np.zeros_like(v)
+        t = step * max(1.0, float(np.linalg.norm(y))) / nv
+        return (returned_floats(g(y + t * v), "grad") - returned_floats(g(y - t * v), "grad")) / (2.0 * t)
+    return hvp
+
+
+def hessian_operator(fun, x, *, grad=None, hvp=None, hess=None, who="hessian_lambda_max",
+                     allow_finite_differences=None):
+    r"""The Hessian-vector product ``(x, v) -> ∇²f(x) v`` that the curvature functions use,
+    from ``hvp=``, a first argument that is itself a product (two arguments), ``f`` with
+    ``grad=`` or ``hess=``, or ``f`` alone (module docstring). Returns ``(hvp, how)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = lambda y: float(y[0] ** 2 + 3 * y[0] * y[1])
+    >>> g = lambda y: np.array([2 * y[0] + 3 * y[1], 3 * y[0]])
+    >>> hv, how = hessian_operator(f, np.zeros(2), grad=g)
+    >>> np.round(hv(np.zeros(2), np.array([1.0, 0.0])), 8).tolist(), how
+    ([2.0, 3.0], 'central differences of grad')
+    >>> hessian_operator(None, np.zeros(2), hvp=f)
+    Traceback (most recent call last):
+    ...
+    TypeError: hvp must be a function hvp(x, v) -> Hessian(x) @ v of two arguments; it takes one (is it f, the loss?): pass f as the first argument with grad= or hvp=
+    """
+    if hvp is not None:
+        check_callable(hvp, "hvp")
+        if _n_args(hvp) == 1:
+            raise TypeError("hvp must be a function hvp(x, v) -> Hessian(x) @ v of two arguments; "
+                            "it takes one (is it f, the loss?): pass f as the first argument with "
+                            "grad= or hvp=")
+        if fun is not None:
+            check_callable(fun, "f")
+        return hvp, "hvp"
+    if fun is None:
+        raise TypeError(f"{who} needs f (with grad=, hvp= or hess=, or alone) or an hvp "
+                        f"(x, v) -> Hessian(x) @ v as its first argument, got None")
+    if not callable(fun):
+        raise TypeError(f"{who}: f (or hvp) must be callable, got {type(fun).__name__}")
+    k = _n_args(fun)
+    if k == 2:  # the historical form: the first argument is the product itself
+        if grad is not None:
+            raise TypeError(f"{who}: the first argument takes two arguments, so it is read as "
+                            f"hvp(x, v), and grad= is then not used; pass f (one argument) with grad=")
+        return fun, "hvp"
+    if k not in (1, None):
+        raise TypeError(f"{who}: the first argument must be f(x) (one argument) or hvp(x, v) "
+                        f"(two), it takes {k}")
+    if grad is not None:
+        check_callable(grad, "grad")
+        return _hvp_of_gradient(grad, 1e-5), "central differences of grad"
+    if hess is not None:
+        check_callable(hess, "hess")
+        return (lambda y, v: returned_floats(hess(y), "hess") @ v), "hess"
+    if k is None:  # no signature: one trial call tells f (a scalar) from a product
+        try:
+            v = fun(x)
+        except TypeError:
+            return fun, "hvp"
+        real_scalar(v, "f")
+    n = x.size
+    if allow_finite_differences is not None:
+        allow_finite_differences = as_bool(allow_finite_differences, "allow_finite_differences")
+    if allow_finite_differences is False:
+        raise TypeError(f"{who}: f alone needs finite differences of finite differences; "
+                        f"pass grad= or hvp= (allow_finite_differences=False)")
+    if allow_finite_differences is None and n > FD_WARN_DIM:
+        from .profiles import FiniteDifferenceWarning
+        warnings.warn(f"{who}(f, x) without grad or hvp in n = {n} dimensions: every "
+                      f"Hessian-vector product costs 4n = {4 * n} evaluations of f (differences of "
+                      f"differences, accuracy about 1e-6). Pass grad= or hvp=, or "
+                      f"allow_finite_differences=True to silence this warning.",
+                      FiniteDifferenceWarning, stacklevel=4)
+    from ._validate import scalar_fn
+    fw = scalar_fn(fun, "f")
+    return _hvp_of_gradient(_fd_gradient(fw, n), 3e-4), "differences of differences of f"
+
+
+def _prepare(hvp, x, n, grad=None, hvp_kw=None, hess=None, who="hessian_lambda_max",
+             allow_finite_differences=None):
     x = as_point(x, "x")
     if n is None:
         n = x.shape[0]
@@ -130,35 +262,41 @@ def _prepare(hvp, x, n):
         n = as_positive_int(n, "n")
         if n != x.shape[0]:
             raise ValueError(f"n must equal len(x) = {x.shape[0]}, got {n}")
-    op = vector_fn(lambda v: hvp(x, v), n, name="hvp")
+    H, how = hessian_operator(hvp, x, grad=grad, hvp=hvp_kw, hess=hess, who=who,
+                              allow_finite_differences=allow_finite_differences)
+    op = vector_fn(lambda v: H(x, v), n, name="hvp" if how == "hvp" else f"the Hessian product ({how})")
     return x, n, op
 
 
 def _dense_from_hess(hess, x, n):
     check_callable(hess, "hess")
-    H = np.asarray(hess(x), dtype=float)
+    H = returned_floats(hess(x), "hess")
     if H.shape != (n, n):
         raise ValueError(f"hess must return an array of shape ({n}, {n}), got {H.shape}")
     if not np.all(np.isfinite(H)):
         raise ValueError("hess returned non-finite entries")
-    return 0.5 * (H + H.T)
+    return 0.5 * H + 0.5 * H.T  # (= 0.5 (H + Hᵀ) bit for bit, without overflow)
 
 
 def _assemble(op, n):
     eye = np.eye(n)
     H = np.column_stack([op(eye[:, i]) for i in range(n)])
-    return 0.5 * (H + H.T)
+    return 0.5 * H + 0.5 * H.T
 
 
-def _extreme_eig(hvp, x, *, n, hess, tol, rng, which, dense_max_n, assemble_max_n, maxiter):
+def _extreme_eig(hvp, x, *, n, hess, tol, rng, which, dense_max_n, assemble_max_n, maxiter,
+                 grad=None, hvp_kw=None, allow_finite_differences=None, who="hessian_lambda_max"):
     if which not in ("LA", "SA"):
         raise ValueError(f"which must be 'LA' or 'SA', got {which!r}")
-    x, n, op = _prepare(hvp, x, n)
-    if isinstance(tol, (bool, np.bool_)) or not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    tol = as_scalar(tol, "tol", low=0.0)
     gen = resolve_rng(rng)
-    dense_max_n = int(dense_max_n)
-    assemble_max_n = int(assemble_max_n)
+    dense_max_n = as_int(dense_max_n, "dense_max_n", low=0)
+    assemble_max_n = as_int(assemble_max_n, "assemble_max_n", low=0)
+    if maxiter is not None:
+        maxiter = as_positive_int(maxiter, "maxiter")
+    if hess is not None:
+        check_callable(hess, "hess")
+    x, n, op = _prepare(hvp, x, n, grad, hvp_kw, hess, who, allow_finite_differences)
 
     if hess is not None and n <= dense_max_n:
         H = _dense_from_hess(hess, x, n)
@@ -202,19 +340,32 @@ def _extreme_eig(hvp, x, *, n, hess, tol, rng, which, dense_max_n, assemble_max_
     return EigenResult(float(w[0]), vec, op.ncalls, method, which)
 
 
-def hessian_lambda_max(hvp, x, *, n=None, hess=None, tol=1e-10, rng=None, which="LA",
-                       dense_max_n=500, assemble_max_n=16, maxiter=None):
+def hessian_lambda_max(f, x, *, grad=None, hvp=None, hess=None, n=None, tol=1e-10, rng=None,
+                       which="LA", dense_max_n=500, assemble_max_n=16, maxiter=None,
+                       allow_finite_differences=None):
     """Largest algebraic eigenvalue ``λ_max`` of ``∇²f(x)``.
 
     ``λ_max = max_{||u|| = 1} uᵀ ∇²f(x) u``; at a local minimum it equals
     ``||∇²f(x)||₂``, the constant in ``f°(x, r) = ½ λ_max r² + o(r²)``.
 
+    Like :func:`flatlib.max_variation` it takes ``f`` and, optionally, ``grad=`` (products by
+    central differences of the gradient), ``hvp=`` (exact products) or ``hess=``; ``f`` alone
+    works too (differences of differences: slow and about ``1e-6`` accurate; warned above 50
+    dimensions). The historical form ``hessian_lambda_max(hvp, x)``, with a first argument of
+    two arguments ``hvp(x, v)``, is still accepted.
+
     Parameters
     ----------
-    hvp : callable
-        ``hvp(x, v) -> ∇²f(x) v`` (1-D arrays of length ``n``).
+    f : callable or None
+        ``f(y) -> float``, or a product ``hvp(x, v) -> ∇²f(x) v`` (two arguments); ``None``
+        when ``hvp=`` is given.
     x : array_like (n,)
         The point (finite).
+    grad : callable, optional
+        ``grad(y) -> (n,)``: products ``(∇f(x + t v) - ∇f(x - t v)) / (2t)``.
+    hvp : callable, optional
+        ``hvp(x, v) -> ∇²f(x) v`` (1-D arrays of length ``n``); a function of one argument here
+        (``f`` where a product is expected) is a ``TypeError`` raised before any computation.
     n : int, optional
         Dimension; defaults to ``len(x)`` (must agree with it if given).
     hess : callable, optional
@@ -233,19 +384,24 @@ def hessian_lambda_max(hvp, x, *, n=None, hess=None, tol=1e-10, rng=None, which=
         ``n`` products and diagonalized densely (default 16).
     maxiter : int, optional
         ARPACK iteration cap (default ``max(1000, 10 n)``).
+    allow_finite_differences : bool or None
+        For ``f`` alone: ``None`` warns above 50 dimensions, ``True`` is silent, ``False``
+        raises (as in :func:`flatlib.max_variation`).
 
     Returns
     -------
     EigenResult
-        ``value``, ``eigenvector``, ``n_hvp``, ``method``, ``which``;
-        ``float(result)`` is the eigenvalue.
+        ``value``, ``eigenvector``, ``n_hvp``, ``method``, ``which``; it behaves as the
+        eigenvalue in arithmetic (``float(result)``, ``0.5 * result``).
 
     Raises
     ------
     TypeError
-        ``hvp`` (or ``hess``) not callable.
+        ``f``, ``grad``, ``hvp`` or ``hess`` not callable; ``f`` passed as ``hvp=``; a
+        numerical argument that is a string, a boolean or complex.
     ValueError
-        ``x`` not finite / not 1-D, ``hvp`` returns a wrong shape or NaN.
+        ``x`` not finite / not 1-D, ``hvp`` returns a wrong shape or NaN, a numerical argument
+        out of range (the message names it).
 
     Examples
     --------
@@ -258,17 +414,29 @@ def hessian_lambda_max(hvp, x, *, n=None, hess=None, tol=1e-10, rng=None, which=
     >>> res = hessian_lambda_max(lambda x, v: D @ v, np.zeros(100))
     >>> round(float(res), 8), res.method
     (39.0, 'lanczos')
+
+    From the loss and its gradient, as for :func:`flatlib.max_variation`: ``½(xy - 1)²`` at
+    ``(2, 1/2)`` has Hessian ``(y, x)(y, x)ᵀ``, so ``λ_max = x² + y² = 4.25``; the result is a
+    number in arithmetic (the constant of ``f° ≈ ½ λ_max r²``):
+
+    >>> f = lambda z: 0.5 * (z[0] * z[1] - 1.0) ** 2
+    >>> g = lambda z: (z[0] * z[1] - 1.0) * np.array([z[1], z[0]])
+    >>> lam = hessian_lambda_max(f, [2.0, 0.5], grad=g)
+    >>> round(0.5 * lam, 6)
+    2.125
     """
-    return _extreme_eig(hvp, x, n=n, hess=hess, tol=tol, rng=rng, which=which,
-                        dense_max_n=dense_max_n, assemble_max_n=assemble_max_n, maxiter=maxiter)
+    return _extreme_eig(f, x, n=n, hess=hess, tol=tol, rng=rng, which=which,
+                        dense_max_n=dense_max_n, assemble_max_n=assemble_max_n, maxiter=maxiter,
+                        grad=grad, hvp_kw=hvp, allow_finite_differences=allow_finite_differences)
 
 
-def hessian_lambda_min(hvp, x, *, n=None, hess=None, tol=1e-10, rng=None,
-                       dense_max_n=500, assemble_max_n=16, maxiter=None):
+def hessian_lambda_min(f, x, *, grad=None, hvp=None, hess=None, n=None, tol=1e-10, rng=None,
+                       dense_max_n=500, assemble_max_n=16, maxiter=None,
+                       allow_finite_differences=None):
     """Smallest algebraic eigenvalue ``λ_min`` of ``∇²f(x)``.
 
-    Same as :func:`hessian_lambda_max` with ``which="SA"``. At a local minimum
-    ``λ_min >= 0``; ``λ_min < 0`` certifies a strict saddle.
+    Same as :func:`hessian_lambda_max` with ``which="SA"`` (same ways of giving the Hessian).
+    At a local minimum ``λ_min >= 0``; ``λ_min < 0`` certifies a strict saddle.
 
     Examples
     --------
@@ -276,12 +444,18 @@ def hessian_lambda_min(hvp, x, *, n=None, hess=None, tol=1e-10, rng=None,
     >>> H = np.diag([3.0, -5.0, 1.0])
     >>> round(float(hessian_lambda_min(lambda x, v: H @ v, np.zeros(3))), 8)
     -5.0
+    >>> round(float(hessian_lambda_min(lambda y: float(0.5 * y @ H @ y), np.zeros(3),
+    ...                                grad=lambda y: H @ y)), 6)
+    -5.0
     """
-    return _extreme_eig(hvp, x, n=n, hess=hess, tol=tol, rng=rng, which="SA",
-                        dense_max_n=dense_max_n, assemble_max_n=assemble_max_n, maxiter=maxiter)
+    return _extreme_eig(f, x, n=n, hess=hess, tol=tol, rng=rng, which="SA",
+                        dense_max_n=dense_max_n, assemble_max_n=assemble_max_n, maxiter=maxiter,
+                        grad=grad, hvp_kw=hvp, allow_finite_differences=allow_finite_differences,
+                        who="hessian_lambda_min")
 
 
-def hessian_trace(hvp, x, *, n=None, n_samples=200, rng=None, exact_if_n_le=500):
+def hessian_trace(f, x, *, grad=None, hvp=None, hess=None, n=None, n_samples=200, rng=None,
+                  exact_if_n_le=500, allow_finite_differences=None):
     """Trace ``tr ∇²f(x) = Σ_i e_iᵀ ∇²f(x) e_i``.
 
     Exact (``n`` products with the unit vectors) when ``n <= exact_if_n_le``;
@@ -290,15 +464,21 @@ def hessian_trace(hvp, x, *, n=None, n_samples=200, rng=None, exact_if_n_le=500)
     ``E[z zᵀ] = I``), with standard error ``std(z_jᵀHz_j, ddof=1)/√k``.  Its
     variance is ``2 (||H||_F² - Σ H_ii²)/k``, so it is exact for diagonal ``H``.
 
+    The Hessian is given as for :func:`hessian_lambda_max`: ``f`` with ``grad=``, ``hvp=`` or
+    ``hess=`` (its diagonal is then summed directly), ``f`` alone, or a product ``hvp(x, v)``
+    as first argument.
+
     Parameters
     ----------
-    hvp : callable
-        ``hvp(x, v) -> ∇²f(x) v``.
+    f : callable or None
+        ``f(y) -> float``, or ``hvp(x, v) -> ∇²f(x) v`` (two arguments).
     x : array_like (n,)
+    grad, hvp, hess, allow_finite_differences
+        As in :func:`hessian_lambda_max`.
     n : int, optional
         Dimension (defaults to ``len(x)``).
     n_samples : int
-        Number of Hutchinson probes (>= 2).
+        Number of Hutchinson probes (>= 2, at most 1e8).
     rng : None, int or numpy.random.Generator
         Probe source (default: fixed seed 0).
     exact_if_n_le : int
@@ -320,12 +500,17 @@ def hessian_trace(hvp, x, *, n=None, n_samples=200, rng=None, exact_if_n_le=500)
     >>> est = hessian_trace(lambda x, v: S @ v, np.zeros(50), exact_if_n_le=10, n_samples=400)
     >>> est.method, bool(abs(est.value - np.trace(S)) < 4 * est.stderr)
     ('hutchinson', True)
+    >>> round(float(hessian_trace(lambda y: float(0.5 * y @ H @ y), np.zeros(2), grad=lambda y: H @ y)), 6)
+    5.0
     """
-    x, n, op = _prepare(hvp, x, n)
     n_samples = as_positive_int(n_samples, "n_samples")
-    if isinstance(exact_if_n_le, (bool, np.bool_)) or int(exact_if_n_le) != exact_if_n_le:
-        raise ValueError(f"exact_if_n_le must be an integer, got {exact_if_n_le!r}")
+    if n_samples > _MAX_SAMPLES:
+        raise ValueError(f"n_samples must be <= {_MAX_SAMPLES}, got {n_samples}")
+    exact_if_n_le = as_int(exact_if_n_le, "exact_if_n_le", low=0)
     gen = resolve_rng(rng)
+    if hess is not None:
+        check_callable(hess, "hess")
+    x, n, op = _prepare(f, x, n, grad, hvp, hess, "hessian_trace", allow_finite_differences)
     if n <= exact_if_n_le:
         eye = np.zeros(n)
         total = 0.0

@@ -138,7 +138,7 @@ def test_scalar_factorization_profile():
     f = lambda Y: 0.5 * (Y[:, 0] * Y[:, 1] - 1.0) ** 2
     exact = 0.5 * (np.sqrt(2) * radii + 0.5 * radii ** 2) ** 2
     for kw in (dict(lipschitz=m * (np.sqrt(2) + R)), dict(hess_bound=(np.sqrt(2) + R) ** 2 + m)):
-        res = max_variation(f, [1.0, 1.0], radii, vectorized=True, max_evals=50_000, **kw)
+        res = max_variation(f, [1.0, 1.0], radii, vectorized=True, max_evals=200_000, **kw)
         assert res.status.shape == radii.shape
         assert np.all(res.value <= exact * (1 + 1e-12)) and np.all(res.upper >= exact * (1 - 1e-12))
         # the constants are those of the largest ball: loose for r = 0.01 with L (L r / (ε f°)
