@@ -16,11 +16,11 @@
 # |---|---|---|
 # | Hessian top eigenvalue | $\lambda_{\max}(\nabla^2 f(x))$ | `hessian_lambda_max` |
 # | Hessian trace | $\operatorname{tr}\nabla^2 f(x)=\sum_i\lambda_i$ | `hessian_trace` |
-# | $\varepsilon$-sharpness (Keskar et al. 2017) | $100\cdot\dfrac{\max_{y\in C_\varepsilon}f(y)-f(x)}{1+f(x)}$, $C_\varepsilon=\{y:|y_i-x_i|\le\varepsilon(|x_i|+1)\}$ | `epsilon_sharpness` |
-# | SAM sharpness, exact | $S_\rho(x)=\max_{\|e\|\le\rho}f(x+e)-f(x)$ | `sam_sharpness(exact=True)` |
-# | SAM sharpness, one step | $f\big(x+\rho\,\nabla f(x)/\|\nabla f(x)\|\big)-f(x)$ (0 if $\nabla f(x)=0$) | `sam_sharpness` |
+# | $\varepsilon$-sharpness (Keskar et al. 2017) | $100\cdot\dfrac{\max_{y\in C_\varepsilon}f(y)-f(x)}{1+f(x)}$, $C_\varepsilon=\{y:\lvert y_i-x_i\rvert\le\varepsilon(\lvert x_i\rvert+1)\}$ | `epsilon_sharpness` |
+# | SAM sharpness, exact | $S_\rho(x)=\max_{\lVert e\rVert\le\rho}f(x+e)-f(x)$ | `sam_sharpness(exact=True)` |
+# | SAM sharpness, one step | $f\big(x+\rho\,\nabla f(x)/\lVert\nabla f(x)\rVert\big)-f(x)$ (0 if $\nabla f(x)=0$) | `sam_sharpness` |
 # | sublevel-set volume | $\operatorname{vol}$ of the component of $\{f\le f(x)+\ell\}\cap\text{box}$ containing $x$ | `sublevel_volume` |
-# | maximal variation | $f^\circ(x,r)=\sup_{\|y-x\|\le r}\lvert f(y)-f(x)\rvert$ | `max_variation` |
+# | maximal variation | $f^\circ(x,r)=\sup_{\lVert y-x\rVert\le r}\lvert f(y)-f(x)\rvert$ | `max_variation` |
 #
 # The measures look at different things:
 #
