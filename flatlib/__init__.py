@@ -23,8 +23,21 @@ flatlib.problems.matrix_factorization   the worked case ½||XYᵀ - M||²
 flatlib.problems.balancing           the balancing flow X' = -XC, Y' = YC and the orbit's balanced point
 flatlib.problems            small worked problems (scalar, deep scalar, |xy-1|, ReLU network)
 flatlib.networks            ReLU networks on digits: model, rescaling symmetry, training, measures, the study
+
+``flatlib.problems`` and ``flatlib.networks`` are attributes of the package, loaded on first
+access (``import flatlib as fl; fl.problems.ScalarFactorization``): ``import flatlib`` alone
+loads the core only.
+
+Every result with a numerical ``value`` behaves as that value in arithmetic (``float(res)``,
+``0.5 * res``, ``np.asarray(res)``; see ``flatlib._results``):
+
+>>> import flatlib as fl
+>>> res = fl.max_variation(lambda y: float(y @ y), [0.0, 0.0], 0.5)
+>>> round(float(res), 12), round(2 * res, 12), "problems" in dir(fl)
+(0.25, 0.5, True)
 """
-from .profiles import LevelDistanceResult, MaxVariationResult, level_distance, max_variation
+from .profiles import (FiniteDifferenceWarning, LevelDistanceResult, MaxVariationResult,
+                       level_distance, max_variation)
 from .preorder import ComparisonResult, FlatnessOrderResult, compare_flatness, flatness_order
 from .quadratic import Quadratic, trust_region_max
 from .spectral import hessian_lambda_max, hessian_lambda_min, hessian_trace
@@ -43,6 +56,7 @@ __all__ = [
     "symmetry_algebra", "conserved_quantities",
     "gradient_flow", "gradient_descent", "subgradient_flow", "subgradient_descent", "conserved_flow",
     "certified_max_variation", "calculus", "certify", "dynamics", "sharpness",
+    "FiniteDifferenceWarning",
 ]
 
 
@@ -54,3 +68,7 @@ def __getattr__(name):
 
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"problems", "networks"})

@@ -10,6 +10,11 @@ import numbers
 import numpy as np
 
 
+class NonFiniteError(ValueError):
+    """A user function returned NaN or an infinity (raised by :class:`scalar_fn` and
+    :class:`vector_fn`); a ``ValueError``, told apart from the errors the user's own code raises."""
+
+
 def _contains_string(v):
     """True if ``v`` is a string or a (nested) list/array holding one: numpy converts ``"0.1"``
     to ``0.1`` silently while ``"abc"`` raises, so every string is refused the same way."""
@@ -206,7 +211,7 @@ class scalar_fn:
         self.ncalls += 1
         v = real_scalar(self.f(y), self.name)
         if not np.isfinite(v):
-            raise ValueError(f"{self.name} returned {v} at the point {_short(y)}")
+            raise NonFiniteError(f"{self.name} returned {v} at the point {_short(y)}")
         return v
 
 
@@ -229,7 +234,7 @@ class vector_fn:
             if v.shape != (self.n,):
                 raise ValueError(f"{self.name} must return an array of shape ({self.n},), got {np.shape(v)}")
         if not np.all(np.isfinite(v)):
-            raise ValueError(f"{self.name} returned non-finite values at the point {_short(y)}")
+            raise NonFiniteError(f"{self.name} returned non-finite values at the point {_short(y)}")
         return v
 
 

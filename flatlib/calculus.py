@@ -29,7 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
-from ._validate import as_nonneg, as_point, as_positive_int, as_rng, check_callable, scalar_fn
+from ._results import ScalarResult
+from ._validate import (as_bool, as_int, as_nonneg, as_point, as_positive_int, as_rng, as_scalar,
+                        check_callable, returned_floats, scalar_fn)
 
 __all__ = ["first_order_constant", "second_order_constant", "directional_constant",
            "separable_max_variation", "DirectionalConstantResult", "SeparableResult"]
@@ -40,11 +42,16 @@ _SIDES = ("both", "up", "down")
 def _evaluate(obj, x, name):
     """``obj(x)`` when ``obj`` is callable, else ``obj`` itself, as a float array."""
     val = obj(x) if callable(obj) else obj
-    try:
-        return np.array(val, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must return (or be) an array of real numbers, "
-                        f"got {type(val).__name__}") from exc
+    return np.array(returned_floats(val, name), dtype=float)
+
+
+def _norm(g):
+    """Euclidean norm without overflow or underflow of the squares (plain ``norm`` when safe)."""
+    nrm = float(np.linalg.norm(g))
+    if 1e-150 < nrm < 1e150 or not np.any(g):
+        return nrm
+    m = float(np.max(np.abs(g)))
+    return m * float(np.linalg.norm(g / m)) if m > 0 else 0.0
 
 
 # ---------------------------------------------------------------------------
@@ -91,7 +98,8 @@ def first_order_constant(grad, x):
         raise ValueError(f"grad must have shape ({x.size},) at x, got {g.shape}")
     if not np.all(np.isfinite(g)):
         raise ValueError("grad must be finite at x")
-    return float(np.linalg.norm(g))
+    with np.errstate(over="ignore", under="ignore"):
+        return _norm(g)
 
 
 def second_order_constant(hess, x, *, grad=None, gtol=1e-8, side="both"):
@@ -152,14 +160,13 @@ def second_order_constant(hess, x, *, grad=None, gtol=1e-8, side="both"):
         raise ValueError(f"hess must have shape ({n}, {n}), got {H.shape}")
     if not np.all(np.isfinite(H)):
         raise ValueError("hess must be finite at x")
-    if not (np.isfinite(gtol) and gtol >= 0):
-        raise ValueError(f"gtol must be a finite number >= 0, got {gtol!r}")
+    gtol = as_scalar(gtol, "gtol", low=0.0)
     if grad is not None:
         gn = first_order_constant(grad, x)
         if gn > gtol:
             raise ValueError(f"x is not a critical point: ||grad(x)|| = {gn:.3g} > gtol = {gtol:.3g}; "
                              "the leading term is then first order (see first_order_constant)")
-    lam = np.linalg.eigvalsh(0.5 * (H + H.T))
+    lam = np.linalg.eigvalsh(0.5 * H + 0.5 * H.T)  # (= 0.5 (H + Hᵀ) without overflow)
     up, down = max(float(lam[-1]), 0.0), max(float(-lam[0]), 0.0)
     val = {"both": max(up, down), "up": up, "down": down}[side]
     return 0.5 * val
@@ -170,8 +177,8 @@ def second_order_constant(hess, x, *, grad=None, gtol=1e-8, side="both"):
 
 
 @dataclass
-class DirectionalConstantResult:
-    r"""Result of :func:`directional_constant`.
+class DirectionalConstantResult(ScalarResult):
+    r"""Result of :func:`directional_constant` (behaves as its ``value`` in arithmetic).
 
     Attributes
     ----------
@@ -264,13 +271,12 @@ def directional_constant(f, x, *, dirderiv=None, n_dirs=None, t=None, richardson
     """
     x = as_point(x, "x")
     n = x.size
-    if not isinstance(richardson, (bool, np.bool_)):
-        raise TypeError(f"richardson must be a bool, got {type(richardson).__name__}")
-    n_refine = as_positive_int(n_refine, "n_refine")
+    richardson = as_bool(richardson, "richardson")
+    n_refine = as_int(n_refine, "n_refine", low=1, high=10_000)
     gen = as_rng(rng)
     if n_dirs is None:
         n_dirs = 720 if n == 2 else 200 * n
-    n_dirs = as_positive_int(n_dirs, "n_dirs")
+    n_dirs = as_int(n_dirs, "n_dirs", low=1, high=10_000_000)
     D, counter, how = _directional_derivative(f, x, dirderiv, t, richardson)
     if n == 1:
         best, best_u, search = _search_line(D)
@@ -294,9 +300,7 @@ def _directional_derivative(f, x, dirderiv, t, richardson):
     fw = scalar_fn(f, "f")
     if t is None:
         t = (1e-5 if richardson else 1e-8) * max(1.0, float(np.linalg.norm(x)))
-    t = as_nonneg(t, "t", strictly_positive=True)
-    if np.ndim(t):
-        raise ValueError("t must be a scalar")
+    t = as_scalar(t, "t", low=0.0, low_open=True)
     fx = fw(x)
     if richardson:
         def D(u):
@@ -387,8 +391,8 @@ def _running_argmax(v):
 
 
 @dataclass
-class SeparableResult:
-    r"""Result of :func:`separable_max_variation`.
+class SeparableResult(ScalarResult):
+    r"""Result of :func:`separable_max_variation` (behaves as its ``value`` in arithmetic).
 
     Attributes
     ----------
@@ -463,19 +467,16 @@ def separable_max_variation(prof1, prof2, r, *, n_grid=257, vectorized=False, xa
     """
     p1 = check_callable(prof1, "prof1")
     p2 = check_callable(prof2, "prof2")
-    if isinstance(n_grid, bool) or not isinstance(n_grid, (int, np.integer)) or n_grid < 3:
-        raise ValueError(f"n_grid must be an integer >= 3, got {n_grid!r}")
-    if not isinstance(vectorized, (bool, np.bool_)):
-        raise TypeError(f"vectorized must be a bool, got {type(vectorized).__name__}")
-    if not (np.isfinite(xatol) and xatol > 0):
-        raise ValueError(f"xatol must be a positive finite number, got {xatol!r}")
+    n_grid = as_int(n_grid, "n_grid", low=3, high=10_000_000)
+    vectorized = as_bool(vectorized, "vectorized")
+    xatol = as_scalar(xatol, "xatol", low=0.0, low_open=True)
     r = as_nonneg(r, "r")
     radii = np.atleast_1d(r).astype(float)
     w1, w2 = scalar_fn(p1, "prof1"), scalar_fn(p2, "prof2")
 
     def many(p, w, name, s):
         if vectorized:
-            v = np.asarray(p(s), dtype=float)
+            v = returned_floats(p(s), name)
             if v.shape != s.shape:
                 raise ValueError(f"{name} must return an array of shape {s.shape} when vectorized, "
                                  f"got {v.shape}")

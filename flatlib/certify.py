@@ -19,12 +19,13 @@ where the bound is above the best value, and is the tool of choice beyond a quic
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._ascent import BatchFunction
-from ._validate import as_nonneg, as_point, as_positive_int
+from ._validate import as_bool, as_point, as_positive_int, as_scalar
 
 __all__ = ["certified_max_variation", "CertifiedBracket"]
 
@@ -81,42 +82,48 @@ def certified_max_variation(f, x, radius, *, lipschitz, points_per_axis=201, vec
     n = x.size
     if n > 3:
         raise ValueError(f"x must have dimension <= 3 for a grid bracket, got {n}")
-    r = as_nonneg(radius, "radius")
-    if np.ndim(r):
-        raise ValueError("radius must be a scalar")
-    L = as_nonneg(lipschitz, "lipschitz", strictly_positive=True)
-    if np.ndim(L):
-        raise ValueError("lipschitz must be a scalar")
+    r = as_scalar(radius, "radius", low=0.0)
+    L = as_scalar(lipschitz, "lipschitz", low=0.0, low_open=True)
     m = as_positive_int(points_per_axis, "points_per_axis")
     if m < 2:
         raise ValueError("points_per_axis must be >= 2")
+    max_points = as_positive_int(max_points, "max_points")
+    vectorized = as_bool(vectorized, "vectorized")
     if m ** n > max_points:
         raise ValueError(f"points_per_axis ** n = {m ** n} exceeds max_points = {max_points}")
     F = BatchFunction(f, n, vectorized, "f")
     fx = float(F(x[None, :])[0])
     if r == 0.0:
         return CertifiedBracket(0.0, 0.0, x.copy(), 0.0, F.ncalls, 0.0)
-    ax = np.linspace(-r, r, m)
+    # radii whose squares over/underflow: the grid in units of a power of 2 near r (exact scaling)
+    s = 1.0 if 2.0 ** -256 <= r <= 2.0 ** 256 else math.ldexp(1.0, math.frexp(r)[1])
+    rs = r / s
+    ax = np.linspace(-rs, rs, m)
     h = ax[1] - ax[0]
     U = np.stack(np.meshgrid(*([ax] * n), indexing="ij"), axis=-1).reshape(-1, n)
     nu = np.linalg.norm(U, axis=1)
-    out = nu > r
-    U[out] *= (r / nu[out])[:, None]
+    out = nu > rs
+    U[out] *= (rs / nu[out])[:, None]
     U = np.unique(U, axis=0)
     best, arg = 0.0, x.copy()
     for start in range(0, U.shape[0], 65536):
         Ub = U[start:start + 65536]
         for i in range(64):  # rounding of x + u can leave the ball by an ulp: shrink those rows
-            out = np.linalg.norm((x + Ub) - x, axis=1) > r
+            out = np.linalg.norm(((x + s * Ub) - x) / s, axis=1) > rs
             if not out.any():
                 break
             Ub = Ub.copy()
             Ub[out] *= 1.0 - min(4e-16 * 2.0 ** i, 0.5)
-        Y = x + Ub
-        v = np.abs(F(Y) - fx)
+        Y = x + s * Ub
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = np.abs(F(Y) - fx)
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"|f(y) - f(x)| overflows (f(x) = {fx:.6g}): the maximal variation "
+                             f"exceeds the largest float")
         j = int(np.argmax(v))
         if v[j] > best:
             best, arg = float(v[j]), Y[j].copy()
     # covering radius of the projected grid, plus the few ulps the shrinking may have cost
-    upper = best + L * (h * np.sqrt(n) / 2.0 + 1e-13 * r)
-    return CertifiedBracket(best, float(upper), arg, float(h), F.ncalls, float(r))
+    with np.errstate(over="ignore"):
+        upper = best + L * s * (h * np.sqrt(n) / 2.0 + 1e-13 * rs)
+    return CertifiedBracket(best, float(upper), arg, float(h * s), F.ncalls, float(r))

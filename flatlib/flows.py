@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import (as_nonneg, as_point, as_positive_int, check_callable, scalar_fn,
-                        vector_fn)
+from ._validate import (NonFiniteError, _real_array, as_int, as_nonneg, as_point, as_positive_int,
+                        as_scalar, check_callable, scalar_fn, vector_fn)
 
 __all__ = [
     "FlowResult",
@@ -115,10 +115,7 @@ class FlowResult:
 # ----------------------------------------------------------------------------
 
 def _t_span(t_span, name="t_span"):
-    try:
-        ts = np.array(t_span, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a pair (t0, t1) of real numbers") from exc
+    ts = _real_array(t_span, name, "a pair (t0, t1) of real numbers")
     if ts.shape != (2,):
         raise ValueError(f"{name} must be a pair (t0, t1), got shape {ts.shape}")
     if not np.all(np.isfinite(ts)):
@@ -131,10 +128,7 @@ def _t_span(t_span, name="t_span"):
 def _t_eval(t_eval, t0, t1, default_points=201):
     if t_eval is None:
         return np.linspace(t0, t1, default_points)
-    try:
-        te = np.array(t_eval, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError("t_eval must be a 1-D array of times") from exc
+    te = _real_array(t_eval, "t_eval", "a 1-D array of times")
     if te.ndim != 1 or te.size == 0:
         raise ValueError(f"t_eval must be a non-empty 1-D array, got shape {te.shape}")
     if not np.all(np.isfinite(te)):
@@ -147,19 +141,15 @@ def _t_eval(t_eval, t0, t1, default_points=201):
 
 
 def _tolerance(v, name):
-    v = as_nonneg(v, name, strictly_positive=True)
-    if np.ndim(v) != 0:
-        raise ValueError(f"{name} must be a positive scalar")
-    return v
+    return as_scalar(v, name, low=0.0, low_open=True)
 
 
 def _blowup(blowup, x0):
     if blowup is None:
-        return 1e8 * max(1.0, float(np.linalg.norm(x0)))
-    b = as_nonneg(blowup, "blowup", strictly_positive=True)
-    if np.ndim(b) != 0:
-        raise ValueError("blowup must be a positive scalar")
-    return b
+        with np.errstate(over="ignore"):
+            b = 1e8 * max(1.0, float(np.linalg.norm(x0)))
+        return b if np.isfinite(b) else np.finfo(float).max
+    return as_scalar(blowup, "blowup", low=0.0, low_open=True)
 
 
 def _charges(charges, n):
@@ -294,10 +284,12 @@ def _flow_setup(x0, t_span, t_eval, rtol, atol, method, blowup, n=None):
 def _descent_setup(x0, step, n_steps, record_every):
     """Validated common arguments of the discrete iterations."""
     x0 = as_point(x0, "x0")
-    eta = as_nonneg(step, "step", strictly_positive=True)
-    if np.ndim(eta) != 0:
-        raise ValueError("step must be a positive scalar")
-    return x0, eta, as_positive_int(n_steps, "n_steps"), as_positive_int(record_every, "record_every")
+    eta = as_scalar(step, "step", low=0.0, low_open=True)
+    return (x0, eta, as_int(n_steps, "n_steps", low=1, high=_MAX_STEPS),
+            as_int(record_every, "record_every", low=1))
+
+
+_MAX_STEPS = 10 ** 9
 
 
 def gradient_flow(grad, x0, t_span, *, t_eval=None, rtol=1e-10, atol=1e-12, method="LSODA",
@@ -385,7 +377,7 @@ def _iterate(oracle, name, x0, steps, n_steps, *, gtol, blowup, record_every):
         try:
             with np.errstate(over="raise", invalid="raise"):
                 g = G(x)
-        except (FloatingPointError, ValueError) as exc:
+        except (FloatingPointError, NonFiniteError) as exc:  # the user's own errors pass through
             if k > 0 and grown(x):
                 diverged = True
                 msg = (f"diverged at step {k}: {name} overflowed at ||x|| = "
@@ -427,7 +419,10 @@ def gradient_descent(grad, x0, step, n_steps, *, charges=None, f=None, gtol=0.0,
     (``ΔQ_S = ½η² <∇f, S ∇f>``), which the result's ``drift`` records.
     A run whose norm exceeds ``blowup`` (or whose gradient overflows far from
     ``x0``) is stopped and reported with ``diverged=True``; the returned
-    trajectory holds only the finite iterates before the blow-up.
+    trajectory holds only the finite iterates before the blow-up. Only a gradient
+    that is not finite (or a numpy overflow in it) far from ``x0`` counts as
+    divergence: an exception that ``grad`` raises itself reaches the caller
+    unchanged, wherever the iterate is.
 
     Parameters
     ----------
@@ -462,10 +457,21 @@ def gradient_descent(grad, x0, step, n_steps, *, charges=None, f=None, gtol=0.0,
     >>> bad = gradient_descent(grad, [3.0, 0.1], 0.45, 1000)
     >>> bad.diverged, bool(np.all(np.isfinite(bad.x)))
     (True, True)
+
+    The user's own error is not read as divergence:
+
+    >>> def strict(v):
+    ...     if abs(v[0]) > 1e4:
+    ...         raise ValueError("out of the model's domain")
+    ...     return grad(v)
+    >>> gradient_descent(strict, [3.0, 0.1], 0.45, 1000)
+    Traceback (most recent call last):
+    ...
+    ValueError: out of the model's domain
     """
     check_callable(grad, "grad")
     x0, eta, n_steps, record_every = _descent_setup(x0, step, n_steps, record_every)
-    gtol = as_nonneg(gtol, "gtol")
+    gtol = as_scalar(gtol, "gtol", low=0.0)
     charges, quad = _charges(charges, x0.size)
     T, X, nfev, msg, div, conv = _iterate(grad, "grad", x0, lambda k: eta, n_steps, gtol=gtol,
                                           blowup=blowup, record_every=record_every)

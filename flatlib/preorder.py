@@ -20,7 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._validate import as_nonneg, as_point
+from ._validate import as_nonneg, as_point, as_scalar
 from .profiles import max_variation
 
 __all__ = ["flatness_order", "compare_flatness", "FlatnessOrderResult", "ComparisonResult",
@@ -111,7 +111,7 @@ def flatness_order(f, x, radii=None, *, slope_tol=0.1, **kwargs):
         since the fit measures the leading term only.
     slope_tol : float
         Largest spread of the local slopes over the smallest decade for the leading term
-        to count as settled.
+        to count as settled (finite, ``>= 0``).
     **kwargs
         Passed to :func:`flatlib.max_variation` (``grad``, ``hess``, ``rng`` ...).
 
@@ -133,6 +133,7 @@ def flatness_order(f, x, radii=None, *, slope_tol=0.1, **kwargs):
     r = _radii(radii)
     if r.size < 2:
         raise ValueError("radii must contain at least two radii")
+    slope_tol = as_scalar(slope_tol, "slope_tol", low=0.0)
     res = max_variation(f, x, r, **kwargs)
     v = np.asarray(res.value, dtype=float)
     if np.any(v <= 0):
@@ -184,8 +185,11 @@ def compare_flatness(f, x, y, *, mode="eventual", radii=None, rtol=1e-6, order_t
     radii : 1-D array_like, optional
         Default ``DEFAULT_RADII``.
     rtol : float
+        Relative tolerance of the comparisons (finite, ``>= 0``).
     order_tol : float
+        Orders closer than this count as equal (finite, ``>= 0``).
     settle_tol : float
+        Largest relative variation of the ratio over the smallest decade (finite, ``>= 0``).
     **kwargs
         Passed to :func:`flatlib.max_variation`.
 
@@ -207,8 +211,9 @@ def compare_flatness(f, x, y, *, mode="eventual", radii=None, rtol=1e-6, order_t
     x = as_point(x, "x")
     y = as_point(y, "y", n=x.size)
     r = _radii(radii, STRONG_RADII if mode == "strong" else DEFAULT_RADII)
-    if not (np.isfinite(rtol) and rtol >= 0):
-        raise ValueError(f"rtol must be >= 0, got {rtol!r}")
+    rtol = as_scalar(rtol, "rtol", low=0.0)
+    order_tol = as_scalar(order_tol, "order_tol", low=0.0)
+    settle_tol = as_scalar(settle_tol, "settle_tol", low=0.0)
     px = np.asarray(max_variation(f, x, r, **kwargs).value, dtype=float)
     py = np.asarray(max_variation(f, y, r, **kwargs).value, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -21,7 +21,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_nonneg, as_point
+from ._results import ScalarResult, add_scalar_protocol
+from ._validate import as_bool, as_nonneg, as_point, as_real_array, as_scalar
 
 __all__ = ["Quadratic", "QuadraticVariationResult", "TrustRegionResult", "trust_region_max"]
 
@@ -31,8 +32,9 @@ _EXACT_RTOL = 1e-12   # a value counts as exact when the certified gap is below 
 
 
 @dataclass(frozen=True)
-class TrustRegionResult:
-    r"""Result of :func:`trust_region_max` with ``full_output=True``.
+class TrustRegionResult(ScalarResult):
+    r"""Result of :func:`trust_region_max` with ``full_output=True`` (behaves as its ``value``
+    in arithmetic: ``float(res)``).
 
     Attributes
     ----------
@@ -117,9 +119,9 @@ def _trs_solve(lam, ct, r):
     u = un * r
     with np.errstate(over="ignore", invalid="ignore"):
         val = float(ct @ u + 0.5 * np.sum(lam * u * u))
-    if not np.isfinite(val):
-        val = vn * sig * r * r
-    upper = upn * sig * r * r * (1 + 4 * _EPS)
+        if not np.isfinite(val):
+            val = vn * sig * r * r   # inf when the maximum itself is not representable
+        upper = upn * sig * r * r * (1 + 4 * _EPS)
     return val, u, max(upper, val), mun * sig, hard
 
 
@@ -224,6 +226,12 @@ def _trs_max(lam, ct, r):
     return val, u
 
 
+def _check_representable(val, who):
+    if not np.isfinite(val):
+        raise ValueError(f"{who}: the maximum exceeds the largest float (about 1.8e308) and "
+                         f"cannot be represented; scale Q, g or r down")
+
+
 def trust_region_max(Q, g, r, *, full_output=False):
     r"""Exact solution of :math:`\max_{\|u\|\le r} g^\top u + \tfrac12 u^\top Q u`.
 
@@ -261,18 +269,21 @@ def trust_region_max(Q, g, r, *, full_output=False):
     >>> res = trust_region_max(np.diag([3.0, 1.0]), np.array([0.0, 1.0]), 1.0, full_output=True)
     >>> round(res.value, 12), res.exact, res.hard_case, res.upper - res.value < 1e-12
     (1.75, True, True, True)
+
+    Extreme scales are solved in scaled units, nothing overflows: ``½ · 1e308 · 1²``:
+
+    >>> trust_region_max(np.diag([1e308, 1.0]), np.zeros(2), 1.0)[0]
+    5e+307
     """
-    Q = np.asarray(Q, dtype=float)
+    Q = as_real_array(Q, "Q", ndim=2)
     g = as_point(g, "g")
     if Q.shape != (g.size, g.size):
         raise ValueError(f"Q must have shape ({g.size}, {g.size}), got {Q.shape}")
-    if not np.all(np.isfinite(Q)):
-        raise ValueError("Q must be finite")
-    r = as_nonneg(r, "r")
-    if np.ndim(r):
-        raise ValueError("r must be a scalar")
-    lam, V = np.linalg.eigh(0.5 * (Q + Q.T))
+    r = as_scalar(r, "r", low=0.0)
+    full_output = as_bool(full_output, "full_output")
+    lam, V = np.linalg.eigh(0.5 * Q + 0.5 * Q.T)  # (= 0.5 (Q + Qᵀ) bit for bit, without overflow)
     val, ut, upper, mu, hard = _trs_solve(lam, V.T @ g, float(r))
+    _check_representable(val, "trust_region_max")
     u = V @ ut
     if not full_output:
         return val, u
@@ -285,7 +296,9 @@ class QuadraticVariationResult(NamedTuple):
 
     ``value`` is attained at ``argmax``; ``upper`` is a certified upper bound (the larger of the
     two sides' dual bounds, see :class:`TrustRegionResult`); ``up``/``down`` the two sides
-    (``nan`` if not computed); ``exact`` is ``upper - value <= 1e-12 upper``.
+    (``nan`` if not computed); ``exact`` is ``upper - value <= 1e-12 upper``. Like every result
+    with a value it behaves as ``value`` in arithmetic (``float(res)``, ``2 * res``; so ``+`` and
+    ``*`` are not the tuple's concatenation and repetition); unpacking works as for a tuple.
     """
 
     value: float
@@ -294,6 +307,9 @@ class QuadraticVariationResult(NamedTuple):
     up: float
     down: float
     exact: bool
+
+
+add_scalar_protocol(QuadraticVariationResult)
 
 
 class Quadratic:
@@ -324,23 +340,18 @@ class Quadratic:
     """
 
     def __init__(self, Q, b=None, c=0.0):
-        Q = np.array(Q, dtype=float)
-        if Q.ndim != 2 or Q.shape[0] != Q.shape[1]:
+        Q = as_real_array(Q, "Q", ndim=2)
+        if Q.shape[0] != Q.shape[1]:
             raise ValueError(f"Q must be a square 2-D array, got shape {Q.shape}")
-        if not np.all(np.isfinite(Q)):
-            raise ValueError("Q must be finite")
         n = Q.shape[0]
-        self.Q = 0.5 * (Q + Q.T)
+        self.Q = 0.5 * Q + 0.5 * Q.T  # (= 0.5 (Q + Qᵀ) bit for bit, without overflow)
         self.b = np.zeros(n) if b is None else as_point(b, "b", n=n)
-        c = float(c)
-        if not np.isfinite(c):
-            raise ValueError("c must be finite")
-        self.c = c
+        self.c = as_scalar(c, "c")
         self.n = n
         self._lam, self._V = np.linalg.eigh(self.Q)
 
     def __call__(self, y):
-        y = np.asarray(y, dtype=float)
+        y = as_point(y, "y", n=self.n)
         return float(0.5 * y @ self.Q @ y + self.b @ y + self.c)
 
     def grad(self, y):
@@ -401,7 +412,11 @@ class Quadratic:
             raise ValueError("radius must be a scalar here; use flatlib.max_variation for profiles")
         if side not in ("both", "up", "down"):
             raise ValueError(f"side must be 'both', 'up' or 'down', got {side!r}")
-        gt = self._V.T @ self.grad(x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            g = self.grad(x)
+        if not np.all(np.isfinite(g)):
+            raise ValueError(f"the gradient Qx + b overflows at x: the variation cannot be represented")
+        gt = self._V.T @ g
         up = dn = (np.nan, None, np.nan, False)
         if side in ("both", "up"):
             up = self._side(gt, float(r), +1)
@@ -412,6 +427,7 @@ class Quadratic:
         else:
             val, u = dn[0], dn[1]
         val = max(val, 0.0)
+        _check_representable(val, "Quadratic.max_variation")
         upper = max(np.nanmax([up[2], dn[2]]), val)
         return QuadraticVariationResult(val, x + u, float(upper), max(up[0], 0.0) if up[1] is not None else np.nan,
                                         max(dn[0], 0.0) if dn[1] is not None else np.nan,

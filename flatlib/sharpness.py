@@ -32,8 +32,9 @@ import numpy as np
 from scipy import ndimage
 from scipy.optimize import minimize
 
-from ._validate import (as_nonneg, as_point, as_positive_int, check_callable, scalar_fn,
-                        vector_fn)
+from ._results import ScalarResult
+from ._validate import (as_bool, as_int, as_nonneg, as_point, as_positive_int, as_scalar,
+                        check_callable, scalar_fn, vector_fn)
 from .spectral import hessian_lambda_max, hessian_trace, resolve_rng
 
 __all__ = [
@@ -75,7 +76,7 @@ def _max_variation():
 # --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class EpsilonSharpnessResult:
+class EpsilonSharpnessResult(ScalarResult):
     """Result of :func:`epsilon_sharpness`.
 
     Attributes
@@ -110,8 +111,6 @@ class EpsilonSharpnessResult:
     percent: bool
     message: str
 
-    def __float__(self):
-        return float(self.value)
 
 
 def epsilon_sharpness(f, x, eps, *, grad=None, box="relative", percent=True, rng=None,
@@ -191,14 +190,14 @@ def epsilon_sharpness(f, x, eps, *, grad=None, box="relative", percent=True, rng
     """
     x = as_point(x, "x")
     n = x.shape[0]
-    eps = as_nonneg(eps, "eps")
-    if not np.isscalar(eps):
-        raise ValueError(f"eps must be a scalar, got an array of shape {np.shape(eps)}")
+    eps = as_scalar(eps, "eps", low=0.0)
     if box not in ("relative", "absolute"):
         raise ValueError(f"box must be 'relative' or 'absolute', got {box!r}")
+    percent = as_bool(percent, "percent")
     n_starts = _nonneg_int(n_starts, "n_starts")
     max_iter = as_positive_int(max_iter, "max_iter")
-    if corners == "auto":
+    tol = as_scalar(tol, "tol", low=0.0, low_open=True)
+    if isinstance(corners, str) and corners == "auto":
         corners = n <= 10
     elif not isinstance(corners, (bool, np.bool_)):
         raise ValueError(f"corners must be 'auto', True or False, got {corners!r}")
@@ -207,6 +206,10 @@ def epsilon_sharpness(f, x, eps, *, grad=None, box="relative", percent=True, rng
     gen = resolve_rng(rng)
     fw = scalar_fn(f, "f")
     gw = vector_fn(grad, n, "grad") if grad is not None else None
+    with np.errstate(over="ignore"):
+        w_check = eps * (np.abs(x) + 1.0) if box == "relative" else np.full(n, eps)
+    if not np.all(np.isfinite(x + w_check)) or not np.all(np.isfinite(x - w_check)):
+        raise ValueError(f"eps = {eps:g} gives a box whose corners overflow (beyond 1.8e308)")
 
     fx = fw(x)
     if not 1.0 + fx > 0.0:
@@ -293,7 +296,7 @@ def _lbfgsb_box_ascent(fw, gw, starts, lo, hi, max_iter, tol, best):
 # --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class SamSharpnessResult:
+class SamSharpnessResult(ScalarResult):
     """Result of :func:`sam_sharpness`.
 
     Attributes
@@ -329,8 +332,6 @@ class SamSharpnessResult:
     rho: float
     message: str
 
-    def __float__(self):
-        return float(self.value)
 
 
 def sam_sharpness(f, x, rho, *, grad=None, exact=False, hess=None, n_starts=8, rng=None,
@@ -396,10 +397,9 @@ def sam_sharpness(f, x, rho, *, grad=None, exact=False, hess=None, n_starts=8, r
     """
     x = as_point(x, "x")
     n = x.shape[0]
-    rho = as_nonneg(rho, "rho")
-    if not np.isscalar(rho):
-        raise ValueError(f"rho must be a scalar, got an array of shape {np.shape(rho)}")
-    gtol = as_nonneg(gtol, "gtol")
+    rho = as_scalar(rho, "rho", low=0.0)
+    gtol = as_scalar(gtol, "gtol", low=0.0)
+    exact = as_bool(exact, "exact")
     fw = scalar_fn(f, "f")
     gw = vector_fn(grad, n, "grad") if grad is not None else None
     if not exact and gw is None:
@@ -411,7 +411,11 @@ def sam_sharpness(f, x, rho, *, grad=None, exact=False, hess=None, n_starts=8, r
     gnorm = None
     if gw is not None:
         g = gw(x)
-        gnorm = float(np.linalg.norm(g))
+        with np.errstate(over="ignore"):
+            gnorm = float(np.linalg.norm(g))
+        if not np.isfinite(gnorm):  # the squares overflow: scale first
+            m = float(np.max(np.abs(g)))
+            gnorm = m * float(np.linalg.norm(g / m))
         if gnorm <= gtol or rho == 0.0:
             e = np.zeros(n)
             val = 0.0
@@ -422,7 +426,11 @@ def sam_sharpness(f, x, rho, *, grad=None, exact=False, hess=None, n_starts=8, r
                         f"the one-step ascent direction is undefined, so SAM's displacement is 0 "
                         f"and its estimate is 0 whatever the curvature; use exact=True")
         else:
-            e = rho * g / gnorm
+            with np.errstate(over="ignore", invalid="ignore"):
+                e = rho * g / gnorm
+            if not np.all(np.isfinite(e)):  # rho |g| overflows: the same direction, scaled first
+                gs = g / np.max(np.abs(g))
+                e = rho * (gs / np.linalg.norm(gs))
             val = fw(x + e) - fx
             msg1 = f"one first-order ascent step e = rho g/||g|| (||g|| = {gnorm:.6g})"
         one = (float(val), x + e, e, msg1)
@@ -454,7 +462,7 @@ def sam_sharpness(f, x, rho, *, grad=None, exact=False, hess=None, n_starts=8, r
 # --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class SublevelVolumeResult:
+class SublevelVolumeResult(ScalarResult):
     """Result of :func:`sublevel_volume`.
 
     Attributes
@@ -507,8 +515,6 @@ class SublevelVolumeResult:
     box_halfwidth: np.ndarray = field(repr=False)
     message: str
 
-    def __float__(self):
-        return float(self.value)
 
 
 def _evaluate_many(fw, Y, vectorized, name="f"):
@@ -606,14 +612,21 @@ def sublevel_volume(f, x, level, *, box_halfwidth, n_samples=40_000, rng=None, c
     """
     x = as_point(x, "x")
     n = x.shape[0]
-    level = as_nonneg(level, "level")
-    if not np.isscalar(level):
-        raise ValueError(f"level must be a scalar, got an array of shape {np.shape(level)}")
+    level = as_scalar(level, "level", low=0.0)
     h = as_nonneg(box_halfwidth, "box_halfwidth", strictly_positive=True)
     h = np.full(n, h) if np.isscalar(h) else np.asarray(h, dtype=float)
     if h.shape != (n,):
         raise ValueError(f"box_halfwidth must be a scalar or have length {n}, got shape {h.shape}")
-    n_samples = as_positive_int(n_samples, "n_samples")
+    with np.errstate(over="ignore"):
+        if not (np.all(np.isfinite(x + h)) and np.all(np.isfinite(x - h))
+                and np.isfinite(np.prod(2.0 * h))):
+            raise ValueError("box_halfwidth gives a box whose corners or volume overflow "
+                             "(beyond 1.8e308)")
+    n_samples = as_int(n_samples, "n_samples", low=1, high=_MAX_CELLS)
+    connected = as_bool(connected, "connected")
+    log = as_bool(log, "log")
+    vectorized = as_bool(vectorized, "vectorized")
+    warn = as_bool(warn, "warn")
     fw = scalar_fn(f, "f")
     fx = fw(x) if not vectorized else float(_evaluate_many(fw, x[None, :], True)[0])
     thr = fx + level
@@ -626,6 +639,8 @@ def sublevel_volume(f, x, level, *, box_halfwidth, n_samples=40_000, rng=None, c
             m = max(3, int(round(n_samples ** (1.0 / n))))
         else:
             m = as_positive_int(grid, "grid")
+            if m ** n > _MAX_CELLS:
+                raise ValueError(f"grid = {m} gives {m}**{n} cells, more than {_MAX_CELLS}")
         est = _grid_component_volume(fw, x, h, thr, m + 1 if m % 2 == 0 else m, vectorized)
     else:
         est = _monte_carlo_volume(fw, x, h, thr, n_samples, resolve_rng(rng), vectorized)
@@ -884,11 +899,15 @@ def sharpness_table(f, x_points, *, grad=None, hvp=None, hess=None, radius=0.1, 
     fcheck = check_callable(f, "f")
     pts = _table_points(x_points)
     n = pts[0].shape[0]
-    radius = as_nonneg(radius, "radius")
-    eps = as_nonneg(eps, "eps")
-    rho = as_nonneg(rho, "rho")
+    radius = as_scalar(radius, "radius", low=0.0)
+    eps = as_scalar(eps, "eps", low=0.0)
+    rho = as_scalar(rho, "rho", low=0.0)
+    gtol = as_scalar(gtol, "gtol", low=0.0)
+    vectorized = as_bool(vectorized, "vectorized")
+    n_samples = as_int(n_samples, "n_samples", low=1, high=_MAX_CELLS)
+    _nonneg_int(n_starts, "n_starts")
     if level is not None:
-        level = as_nonneg(level, "level")
+        level = as_scalar(level, "level", low=0.0)
         as_nonneg(box_halfwidth, "box_halfwidth", strictly_positive=True)
     if rng is not None and not isinstance(rng, (int, np.integer)):
         raise TypeError("rng must be None or an int seed in sharpness_table "
@@ -914,10 +933,11 @@ def sharpness_table(f, x_points, *, grad=None, hvp=None, hess=None, radius=0.1, 
 
 def _table_points(x_points):
     """The rows of ``x_points`` as finite 1-D points (one point may be given as a 1-D array)."""
-    pts = np.asarray(x_points, dtype=float) if not isinstance(x_points, np.ndarray) else x_points
+    from ._validate import _real_array
+    pts = _real_array(x_points, "x_points", "a (k, n) array of real numbers")
     if np.ndim(pts) == 1:
-        pts = np.asarray(pts, dtype=float)[None, :]
-    if np.ndim(pts) != 2:
+        pts = pts[None, :]
+    if np.ndim(pts) != 2 or pts.shape[0] == 0:
         raise ValueError(f"x_points must be a (k, n) array of points, got shape {np.shape(pts)}")
     return [as_point(p, f"x_points[{i}]") for i, p in enumerate(pts)]
 
@@ -989,6 +1009,8 @@ def _sublevel_columns(row, notes, f, x, level, box_halfwidth, n_samples, rng, ve
 
 
 def _nonneg_int(k, name):
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {k!r}")
-    return int(k)
+    return as_int(k, name, low=0, high=_MAX_STARTS)
+
+
+_MAX_STARTS = 1_000_000
+_MAX_CELLS = 100_000_000

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_point, check_callable, vector_fn
+from ._validate import _real_array, as_bool, as_point, as_scalar, check_callable, vector_fn
 
 __all__ = [
     "symmetry_algebra",
@@ -56,11 +56,7 @@ __all__ = [
 # ----------------------------------------------------------------------------
 
 def _as_samples(samples, name="samples"):
-    try:
-        X = np.array(samples, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a 2-D array of shape (n_samples, n), "
-                        f"got {type(samples).__name__}") from exc
+    X = _real_array(samples, name, "a 2-D array of shape (n_samples, n) of real numbers")
     if X.ndim == 1:
         X = X.reshape(1, -1)
     if X.ndim != 2:
@@ -75,11 +71,7 @@ def _as_samples(samples, name="samples"):
 
 def _as_generators(generators, name="generators", n=None):
     """(k, n, n) finite float array; a single (n, n) matrix is promoted."""
-    try:
-        G = np.array(generators, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of shape (k, n, n), "
-                        f"got {type(generators).__name__}") from exc
+    G = _real_array(generators, name, "an array of shape (k, n, n) of real numbers")
     if G.ndim == 2 and G.shape[0] == G.shape[1] and G.size > 0:
         G = G[None]
     if G.ndim != 3 or G.shape[1] != G.shape[2] or G.shape[1] == 0:
@@ -94,13 +86,8 @@ def _as_generators(generators, name="generators", n=None):
 def _as_tol(tol, default, name="tol"):
     if tol is None:
         return default
-    if isinstance(tol, bool):
-        raise TypeError(f"{name} must be a real number, got bool")
-    try:
-        t = float(tol)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a real number, got {type(tol).__name__}") from exc
-    if not np.isfinite(t) or not (0.0 < t < 1.0):
+    t = as_scalar(tol, name)
+    if not (0.0 < t < 1.0):
         raise ValueError(f"{name} must be a relative threshold in (0, 1), got {tol!r}")
     return t
 
@@ -304,6 +291,7 @@ def symmetry_algebra(grad, samples, *, tol=None, candidates=None, full_output=Fa
     X = _as_samples(samples)
     S, n = X.shape
     rtol = _as_tol(tol, 1e-8)
+    full_output = as_bool(full_output, "full_output")
     g = vector_fn(grad, n, "grad")
     G = np.array([g(x) for x in X])
     Gn, Xn = _constraint_rows(G, X)
@@ -454,7 +442,8 @@ class ConservedQuantities:
         return self.k
 
     def _pt(self, x, name="x"):
-        arr = np.asarray(x, dtype=float) if not isinstance(x, np.ndarray) else x
+        arr = x if isinstance(x, np.ndarray) and x.dtype == np.float64 else _real_array(
+            x, name, "a point (n,) or a trajectory (T, n) of real numbers")
         if arr.ndim == 2:
             if arr.shape[1] != self.n:
                 raise ValueError(f"{name} must have shape (T, {self.n}), got {arr.shape}")
