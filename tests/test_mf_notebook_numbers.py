@@ -135,7 +135,10 @@ def ex():
     M = low_rank(m, n, r, SEED)
     Xb, Yb, s = svd_balanced(M, r)
     others = [orbit(Xb, Yb, random_G(np.random.default_rng(k), r, 0.5)) for k in (1, 2, 3)]
-    ties = [orbit(Xb, Yb, np.diag([1.0, c])) for c in (2.0, np.sqrt(s[0] / s[1]), 3.0)]
+    # the notebook's second-column scalings, placed relative to the tie interval [1/c_hi, c_hi]:
+    # inside c_hi^(1/2), its end c_hi = √(σ₁/σ₂), outside 1.25 c_hi
+    c_hi = np.sqrt(s[0] / s[1])
+    ties = [orbit(Xb, Yb, np.diag([1.0, c])) for c in (np.sqrt(c_hi), c_hi, 1.25 * c_hi)]
     return dict(M=M, Xb=Xb, Yb=Yb, s=s, others=others, ties=ties)
 
 
@@ -196,10 +199,10 @@ def test_tie_interval_on_second_column_path(ex):
 
 
 # --------------------------------------------------------------------- section 4
-PROFILE = {  # radius: balanced, random #1, #2, #3, c = 2, c = √(σ₁/σ₂), c = 3 (as printed)
-    1e-3: ["4.3975e-06", "4.6445e-06", "5.0967e-06", "1.7913e-05", "4.3975e-06", "4.3975e-06", "5.6735e-06"],
-    1e-1: ["4.5455e-02", "4.7888e-02", "5.2308e-02", "1.7950e-01", "4.5455e-02", "4.5455e-02", "5.6819e-02"],
-    1.0: ["6.0036e+00", "6.2341e+00", "6.6339e+00", "1.8720e+01", "6.0036e+00", "6.0036e+00", "6.3942e+00"],
+PROFILE = {  # radius: balanced, random #1, #2, #3, c = 1.54 (in), 2.39 (end), 2.98 (out) (as printed)
+    1e-3: ["4.3975e-06", "4.6445e-06", "5.0967e-06", "1.7913e-05", "4.3975e-06", "4.3975e-06", "5.6324e-06"],
+    1e-1: ["4.5455e-02", "4.7888e-02", "5.2308e-02", "1.7950e-01", "4.5455e-02", "4.5455e-02", "5.6409e-02"],
+    1.0: ["6.0036e+00", "6.2341e+00", "6.6339e+00", "1.8720e+01", "6.0036e+00", "6.0036e+00", "6.3621e+00"],
     10.0: ["3.1722e+03", "3.2094e+03", "3.2695e+03", "4.8062e+03", "3.1722e+03", "3.1722e+03", "3.1722e+03"],
 }
 MIN_RATIO = [1.012, 1.031, 1.515]     # printed min over radii of f°(random #k) / f°(balanced)
@@ -214,15 +217,17 @@ def test_max_variation_table(ex, rho):
     assert all(v >= got[0] * (1 - 1e-8) for v in got)
     assert abs(got[4] / got[0] - 1) < 1e-8 and abs(got[5] / got[0] - 1) < 1e-8      # tied at every radius
     s = ex["s"]
-    if rho == 1e-3:   # c = 3: f° ≈ ½ λ_max ρ², λ_max = σ₁ + 9σ₂ (top eigenvalue of the scaled pair)
-        assert abs(got[6] / got[0] - (s[0] + 9 * s[1]) / (2 * s[0])) < 2e-3
+    if rho == 1e-3:   # c = 1.25 c_hi: f° ≈ ½ λ_max ρ², λ_max = σ₁ + c²σ₂ = (1 + 1.25²) σ₁ (top eigenvalue)
+        c_out = 1.25 * np.sqrt(s[0] / s[1])
+        assert abs(got[6] / got[0] - (s[0] + c_out ** 2 * s[1]) / (2 * s[0])) < 2e-3
+        assert abs((s[0] + c_out ** 2 * s[1]) / (2 * s[0]) - (1 + 1.25 ** 2) / 2) < 1e-12
     if rho == 10.0:   # the printed minima over radii are attained at the largest radius
         assert [round(v / got[0], 3) for v in got[1:4]] == MIN_RATIO
 
 
 def test_level_distance_table(ex):
-    want = {1e-2: ["0.0473", "0.0461", "0.0440", "0.0236", "0.0473", "0.0473", "0.0420"],
-            1.0: ["0.4437", "0.4344", "0.4191", "0.2356", "0.4437", "0.4437", "0.4148"]}
+    want = {1e-2: ["0.0473", "0.0461", "0.0440", "0.0236", "0.0473", "0.0473", "0.0421"],
+            1.0: ["0.4437", "0.4344", "0.4191", "0.2356", "0.4437", "0.4437", "0.4161"]}
     pts = [(ex["Xb"], ex["Yb"])] + ex["others"] + ex["ties"]
     for d, row in want.items():
         got = [level_distance_primal(ex["M"], X, Y, d) for X, Y in pts]
@@ -244,8 +249,11 @@ def test_orbit_search_table(ex):
         assert f"{np.linalg.norm(X.T @ X - Y.T @ Y):.3f}" == wc
     # the property asserted at the (unprinted) end points holds on the whole tie interval:
     # G = diag(1, c), c in [√(σ₂/σ₁), √(σ₁/σ₂)]: λ_max = 2σ₁ (finite differences), f°(0.5) balanced,
-    # ||XᵀX - YᵀY|| = σ₂|c² - 1/c²| (>= 0.5 away from c = 1)
+    # ||XᵀX - YᵀY|| = σ₂|c² - 1/c²|, largest at the ends: C_tie = σ₁ - σ₂²/σ₁ (the notebook asks
+    # for an end point with at least 0.1 C_tie)
     c_lo, c_hi = np.sqrt(s[1] / s[0]), np.sqrt(s[0] / s[1])
+    X, Y = orbit(Xb, Yb, np.diag([1.0, c_hi]))
+    assert np.linalg.norm(X.T @ X - Y.T @ Y) == pytest.approx(s[0] - s[1] ** 2 / s[0], rel=1e-10)
     assert [f"{c_lo:.2f}", f"{c_hi:.2f}"] == ["0.42", "2.39"]
     f, g = make_fg(M, r)
     for c in (c_lo, 0.55, 1.8, c_hi):
@@ -333,3 +341,12 @@ def test_weighted_norm_numbers(ex5):
         assert round(q, 4) == w
     assert f"{fo_slsqp(M, ex5['Xt'], ex5['Yt'], 0.3, 3.0, 5.0):.5f}" == "0.12910"
     assert f"{fo_slsqp(M, Xb, Yb, 0.3, 3.0, 5.0):.5f}" == "0.13306"
+    # the weighted search's threshold 0.1 √(ab) (σ₁ - σ₂²/σ₁): in the variables (√a X, √b Y) the
+    # target is √(ab) M, whose tie interval ends at ||aXᵀX - bYᵀY|| = √(ab) (σ₁ - σ₂²/σ₁)
+    s_ = ex5["s"]
+    assert f"{0.1 * np.sqrt(15.0) * (s_[0] - s_[1] ** 2 / s_[0]):.2f}" == "2.03"
+    c = np.sqrt(s_[0] / s_[1])                       # the end of the tie interval of √(ab) M
+    Xw, Yw = (5 / 3) ** 0.25 * Xb, Yb / (5 / 3) ** 0.25         # (b/a)^(1/4) X_b, (a/b)^(1/4) Y_b
+    Xe, Ye = Xw @ np.diag([1.0, c]), Yw @ np.diag([1.0, 1 / c])
+    assert np.linalg.norm(3 * Xe.T @ Xe - 5 * Ye.T @ Ye) == pytest.approx(np.sqrt(15.0) * (s_[0] - s_[1] ** 2 / s_[0]),
+                                                                          rel=1e-10)

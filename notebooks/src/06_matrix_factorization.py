@@ -69,9 +69,10 @@ def f0(x, d=3):
     return s[1:] if s.startswith("-") and float(s) == 0 else s
 
 
-def check(name, ok, detail=""):
-    checks.append((name, bool(ok), detail))
-    assert ok, f"{name}: {detail}"
+def check(name, ok, expected, seen):
+    """Record a check (the summary prints its name and what it expects); fail saying what was seen."""
+    checks.append((name, bool(ok), expected))
+    assert ok, f"{name}: expected {expected}; seen {seen}"
 
 
 def low_rank(m, n, k, seed):
@@ -79,6 +80,12 @@ def low_rank(m, n, k, seed):
     A = g.standard_normal((m, k))
     B = g.standard_normal((n, k))
     return A @ B.T
+
+
+def snap1(v, tol):
+    """Ratios within ``tol`` of 1 (equal up to the solver's accuracy) drawn at exactly 1."""
+    v = np.asarray(v, dtype=float)
+    return np.where(np.abs(v - 1) <= tol, 1.0, v)
 
 
 def norm2(X, Y):
@@ -115,8 +122,9 @@ others = [random_global_min(M, r, rng=int(s), scale=0.5) for s in (1, 2, 3)]
 fmax = max(P.f(P.pack(X, Y)) for X, Y in [(Xb, Yb)] + others)
 gmax = max(np.linalg.norm(P.grad(P.pack(X, Y))) for X, Y in [(Xb, Yb)] + others)
 check("balanced and random orbit points are global minima", fmax < 1e-20 and gmax < 1e-10,
-      "f < 1e-20, |grad f| < 1e-10")
-check("balanced point: XᵀX = YᵀY", is_balanced(Xb, Yb), "is_balanced")
+      "f < 1e-20, |grad f| < 1e-10", f"max f = {fmax:.1e}, max |grad f| = {gmax:.1e}")
+check("balanced point: XᵀX = YᵀY", is_balanced(Xb, Yb), "is_balanced",
+      f"||XᵀX - YᵀY|| = {np.linalg.norm(conserved_matrix(Xb, Yb)):.1e}")
 
 z0 = 0.5 * rng.standard_normal(P.n)
 flow = gradient_flow(P.grad, z0, (0.0, 200.0), t_eval=np.linspace(0, 200, 5),
@@ -128,7 +136,8 @@ print(f"gradient flow from a random point: f {flow.f_values[0]:.3f} -> "
       f"||C(T) - C(0)|| {'< 1e-8' if drift < 1e-8 else f'= {drift:.1e}'}, ||C(0)|| = {np.linalg.norm(C0):.3f}, "
       f"balanced at the end: {is_balanced(*P.unpack(flow.x_final))}")
 check("C = XᵀX - YᵀY conserved by the gradient flow",
-      drift < 1e-8 and flow.f_values[-1] < 1e-12, "||C(T) - C(0)|| < 1e-8, f(T) < 1e-12")
+      drift < 1e-8 and flow.f_values[-1] < 1e-12, "||C(T) - C(0)|| < 1e-8, f(T) < 1e-12",
+      f"||C(T) - C(0)|| = {drift:.1e}, f(T) = {flow.f_values[-1]:.1e}")
 
 base = 2 * sig[:r].sum()
 norms = []
@@ -138,7 +147,8 @@ for _ in range(200):
 norms = np.array(norms)
 check("Kempf–Ness: norm on the orbit >= 2 tr Σ_r = norm at balanced",
       norms.min() >= base * (1 - 1e-12) and np.isclose(norm2(Xb, Yb), base, rtol=1e-12),
-      "200 random orbit points")
+      "200 random orbit points: norm >= 2 tr Σ_r (relative 1e-12), = at balanced",
+      f"min {norms.min():.6g}, balanced {norm2(Xb, Yb):.6g}, 2 tr Σ_r = {base:.6g}")
 
 Xs, Ys = others[0]
 res_kn = minimize(lambda g: norm2(*orbit_point(Xs, Ys, g.reshape(r, r))), np.eye(r).ravel(),
@@ -148,7 +158,7 @@ print(f"2 tr Σ_r = {base:.4f}; norm over 200 random orbit points: min {norms.mi
       f"local minimization of the norm from an unbalanced point: {res_kn.fun:.4f}, "
       f"||XᵀX - YᵀY|| at the end < 1e-5: {np.linalg.norm(conserved_matrix(Xk, Yk)) < 1e-5}")
 check("the minimal-norm point found is balanced", np.linalg.norm(conserved_matrix(Xk, Yk)) < 1e-5,
-      "BFGS over G")
+      "BFGS over G: ||XᵀX - YᵀY|| < 1e-5", f"{np.linalg.norm(conserved_matrix(Xk, Yk)):.1e}")
 
 # %% [markdown]
 # ## 2. Hessian spectrum at a balanced minimum
@@ -168,8 +178,9 @@ print("closed form  (value: multiplicity):",
       ", ".join(f"{v:.4f}: {c}" for v, c in zip(vals[::-1], counts[::-1])))
 print(f"max |dense - closed form| / λ_max = {'< 1e-12' if err < 1e-12 else f'{err:.1e}'}; "
       f"λ_max = {ev[0]:.4f} = 2σ₁ = {2 * sig[0]:.4f}")
-check("spectrum = closed form", err < 1e-12, "relative error < 1e-12")
-check("λ_max = 2σ₁ at balanced", abs(ev[0] - 2 * sig[0]) < 1e-12 * ev[0], "")
+check("spectrum = closed form", err < 1e-12, "relative error < 1e-12", f"{err:.1e}")
+check("λ_max = 2σ₁ at balanced", abs(ev[0] - 2 * sig[0]) < 1e-12 * ev[0], "relative 1e-12",
+      f"λ_max / 2σ₁ - 1 = {ev[0] / (2 * sig[0]) - 1:.1e}")
 more = []
 for (mm, nn, rr) in [(5, 3, 2), (6, 4, 3), (3, 5, 1), (5, 5, 3)]:
     Mx = low_rank(mm, nn, rr, seed + 1)
@@ -177,11 +188,12 @@ for (mm, nn, rr) in [(5, 3, 2), (6, 4, 3), (3, 5, 1), (5, 5, 3)]:
     e = np.sort(np.linalg.eigvalsh(Px.hess(Px.pack(*balanced_factors(Mx, rr)))))[::-1]
     c = hessian_spectrum_balanced(Mx, rr)
     more.append(np.max(np.abs(e - c)) / c[0])
-check("spectrum = closed form on 4 more shapes", max(more) < 1e-12, "relative error < 1e-12")
+check("spectrum = closed form on 4 more shapes", max(more) < 1e-12, "relative error < 1e-12", f"{max(more):.1e}")
 
 fig, ax = plt.subplots(figsize=(6.4, 3.6))
 k = np.arange(1, len(ev) + 1)
-ax.plot(k, ev, "o", ms=9, mfc="none", label="dense eigvalsh of the Hessian")
+ev_plot = np.where(np.abs(ev) < 1e-12 * ev[0], 0.0, ev)       # the r² zero eigenvalues are round-off
+ax.plot(k, ev_plot, "o", ms=9, mfc="none", label=r"dense eigvalsh of the Hessian ($|\lambda|<10^{-12}\lambda_{\max}$ at 0)")
 ax.plot(k, cf, "x", ms=7, color="C3", label=r"closed form: $\sigma_i+\sigma_j$, $\sigma_i$, $0$")
 for v, lab in [(2 * sig[0], r"$2\sigma_1$"), (sig[0] + sig[1], r"$\sigma_1+\sigma_2$"),
                (sig[0], r"$\sigma_1$"), (2 * sig[1], r"$2\sigma_2$"), (sig[1], r"$\sigma_2$")]:
@@ -195,7 +207,7 @@ ax.legend(loc="lower left", fontsize=9)
 show(fig, "06_hessian_spectrum")
 
 # %% [markdown]
-# *Figure.* Every dense eigenvalue (circle) carries a closed-form cross: the spectrum is $\{\sigma_i+\sigma_j\}$, the $\sigma_i$ and $0$, with top $2\sigma_1$.
+# *Figure.* Every dense eigenvalue (circle) carries a closed-form cross: the spectrum is $\{\sigma_i+\sigma_j\}$, the $\sigma_i$ and $0$, with top $2\sigma_1$ (dense eigenvalues below $10^{-12}\lambda_{\max}$, the zeros up to round-off, are drawn at $0$).
 
 # %% [markdown]
 # ## 3. $\lambda_{\max}$ along the orbit
@@ -235,7 +247,8 @@ for name, Gt in paths.items():
     nrm[name] = np.array([norm2(*orbit_point(Xb, Yb, Gt(t))) for t in ts])
 i0 = int(np.argmin(np.abs(ts)))
 lam_all = np.concatenate(list(lam.values()))
-check("λ_max >= 2σ₁ on the orbit paths", lam_all.min() >= 2 * sig[0] * (1 - 1e-12), "relative tolerance 1e-12")
+check("λ_max >= 2σ₁ on the orbit paths", lam_all.min() >= 2 * sig[0] * (1 - 1e-12), "relative tolerance 1e-12",
+      f"min λ_max / 2σ₁ - 1 = {lam_all.min() / (2 * sig[0]) - 1:.1e}")
 tied = np.abs(lam["second column diag(1, e^t)"] / (2 * sig[0]) - 1) < 1e-10
 t_tie = 0.5 * np.log(sig[0] / sig[1])         # σ₁ + σ₂ e^{2|t|} = 2σ₁
 c_lo, c_hi = np.exp(-t_tie), np.exp(t_tie)    # the tie interval of the column scale c = e^t
@@ -243,14 +256,17 @@ print(f"λ_max = 2σ₁ on the second-column path for |t| <= {ts[tied].max():.3f
       f"(grid); predicted |t| <= ½ log(σ₁/σ₂) = {t_tie:.3f}, i.e. c = e^t in "
       f"[√(σ₂/σ₁), √(σ₁/σ₂)] = [{c_lo:.3f}, {c_hi:.3f}]")
 check("tie interval on the second-column path", ts[tied].max() <= t_tie + 1e-12
-      and ts[tied].max() > t_tie - (ts[1] - ts[0]), "grid vs ½ log(σ₁/σ₂)")
+      and ts[tied].max() > t_tie - (ts[1] - ts[0]), "last tied grid point within one step below ½ log(σ₁/σ₂)",
+      f"{ts[tied].max():.4f} vs {t_tie:.4f} (step {ts[1] - ts[0]:.4f})")
 for name in paths:
     if name.startswith("second"):
         continue
     off = np.abs(ts) > 1e-9
-    check(f"λ_max > 2σ₁ off t = 0 ({name})", np.all(lam[name][off] > 2 * sig[0] * (1 + 1e-9)), "")
+    check(f"λ_max > 2σ₁ off t = 0 ({name})", np.all(lam[name][off] > 2 * sig[0] * (1 + 1e-9)),
+          "λ_max / 2σ₁ > 1 + 1e-9 at every t ≠ 0", f"min {lam[name][off].min() / (2 * sig[0]):.10f}")
 check("norm minimal at t = 0 on every path",
-      all(np.argmin(v) == i0 and np.all(np.delete(v, i0) > v[i0]) for v in nrm.values()), "")
+      all(np.argmin(v) == i0 and np.all(np.delete(v, i0) > v[i0]) for v in nrm.values()),
+      "strict argmin at t = 0", f"argmin t = {[round(float(ts[np.argmin(v)]), 3) for v in nrm.values()]}")
 
 fig, axs = plt.subplots(1, 2, figsize=(10, 4.3))
 for j, name in enumerate(paths):
@@ -287,66 +303,79 @@ show(fig, "06_lambda_max_orbit")
 #
 # Three random global minima $(X_bG,Y_bG^{-\top})$ ($\log\operatorname{cond}G=O(1/2)$) and three
 # second-column scalings $G=\operatorname{diag}(1,c)$ against the balanced point, at every radius of
-# the parameter list: $c=2$ inside the tie interval, its end $c=\sqrt{\sigma_1/\sigma_2}$, and
-# $c=3$ outside. Expected: $f^\circ(\text{balanced},\rho)\le f^\circ(\text{other},\rho)$ for every
-# $\rho$ (strong flatness), $f^\circ\approx\sigma_1\rho^2$ for small $\rho$, equality at every
-# radius (to solver accuracy) for $c=2$ and $c=\sqrt{\sigma_1/\sigma_2}$, and for $c=3$ a larger
-# $f^\circ$ at small radii, where $\lambda_{\max}=\sigma_1+c^2\sigma_2>2\sigma_1$ dominates. Dually the
-# distance to the level set $\{f\ge d\}$ is largest at the balanced point.
+# the parameter list, placed relative to the tie interval of section 3 (so that the same three roles
+# hold for every $M$): $c=(\sigma_1/\sigma_2)^{1/4}$ inside it (the geometric midpoint of
+# $[1,\sqrt{\sigma_1/\sigma_2}]$), its end $c=\sqrt{\sigma_1/\sigma_2}$, and $c=1.25\sqrt{\sigma_1/\sigma_2}$
+# outside it. Expected: $f^\circ(\text{balanced},\rho)\le f^\circ(\text{other},\rho)$ for every
+# $\rho$ (strong flatness), strictly (by more than the ascent's accuracy) for the random points,
+# $f^\circ\approx\sigma_1\rho^2$ for small $\rho$, equality at every radius (to solver accuracy) for the
+# two tied points, and for the outside point a larger $f^\circ$ at small radii, where
+# $\lambda_{\max}=\sigma_1+c^2\sigma_2=(1+1.25^2)\sigma_1$ dominates: the ratio to the balanced point tends to
+# $(1+1.25^2)/2=1.28$ as $\rho\to0$, whatever $M$. Dually the distance to the level set $\{f\ge d\}$ is
+# largest at the balanced point.
 
 # %%
 radii = np.asarray(radii, dtype=float)
 pts = {"balanced": (Xb, Yb)}
 for i, (X, Y) in enumerate(others):
     pts[f"random #{i + 1}"] = (X, Y)
-pts["c = 2"] = orbit_point(Xb, Yb, np.diag([1.0, 2.0]))
-pts[f"c = {c_hi:.2f}"] = orbit_point(Xb, Yb, np.diag([1.0, c_hi]))     # the end √(σ₁/σ₂)
-pts["c = 3"] = orbit_point(Xb, Yb, np.diag([1.0, 3.0]))
-tie_keys = ["c = 2", f"c = {c_hi:.2f}"]
+c_in, c_out = np.sqrt(c_hi), 1.25 * c_hi                        # inside / outside the tie interval
+k_in, k_end, k_out = f"c = {c_in:.2f} (in)", f"c = {c_hi:.2f} (end)", f"c = {c_out:.2f} (out)"
+pts[k_in] = orbit_point(Xb, Yb, np.diag([1.0, c_in]))
+pts[k_end] = orbit_point(Xb, Yb, np.diag([1.0, c_hi]))               # the end √(σ₁/σ₂)
+pts[k_out] = orbit_point(Xb, Yb, np.diag([1.0, c_out]))
+tie_keys = [k_in, k_end]
 prof = {k: weighted_max_variation(M, X, Y, radii, side="up", n_starts=8, rng=0).value
         for k, (X, Y) in pts.items()}
 fb = prof["balanced"]
-print("radius " + "".join(f"{k:>13s}" for k in pts))
+print("radius " + "".join(f"{k:>15s}" for k in pts))
 for i, rho in enumerate(radii):
-    print(f"{rho:6.0e} " + "".join(f"{prof[k][i]:13.4e}" for k in pts))
+    print(f"{rho:6.0e} " + "".join(f"{prof[k][i]:15.4e}" for k in pts))
 ratios = {k: v / fb for k, v in prof.items() if k != "balanced"}
 print("min over radii of f°(other) / f°(balanced):",
       {k: round(float(v.min()), 3) for k, v in ratios.items()})
-check("f°(balanced) <= f°(other) at every radius", all(np.all(v >= 1 - 1e-8) for v in ratios.values()),
-      "relative tolerance 1e-8")
-check("random orbit points strictly less flat at every radius",
-      all(np.all(ratios[k] > 1.01) for k in ratios if k.startswith("random")), "ratio > 1.01")
-check("tied points (c = 2 and the end c = √(σ₁/σ₂)) have the balanced profile",
-      all(np.allclose(ratios[k], 1, rtol=0, atol=1e-8) for k in tie_keys), "relative 1e-8 at every radius")
-check("c = 3 (outside the tie interval) is less flat at small radii",
-      ratios["c = 3"][0] > 1.1 and abs(ratios["c = 3"][0] - (sig[0] + 9 * sig[1]) / (2 * sig[0])) < 0.02,
-      "ratio ≈ (σ₁ + 9σ₂)/2σ₁ at ρ = 1e-3")
+min_ratio = min(float(v.min()) for v in ratios.values())
+check("f°(balanced) <= f°(other) at every radius", min_ratio >= 1 - 1e-8,
+      "every ratio f°(other)/f°(balanced) >= 1 - 1e-8", f"min ratio - 1 = {min_ratio - 1:.1e}")
+min_random = min(float(ratios[k].min()) for k in ratios if k.startswith("random"))
+check("random orbit points strictly less flat at every radius", min_random > 1 + 1e-6,
+      "ratio > 1 + 1e-6 (100 times the ascent's accuracy)", f"min ratio - 1 = {min_random - 1:.1e}")
+tie_dev = max(float(np.max(np.abs(ratios[k] - 1))) for k in tie_keys)
+check("tied points (inside and at the end of the tie interval) have the balanced profile", tie_dev <= 1e-8,
+      "|ratio - 1| <= 1e-8 at every radius", f"max |ratio - 1| = {tie_dev:.1e}")
+check("the point outside the tie interval is less flat at small radii",
+      abs(ratios[k_out][0] - (1 + 1.25 ** 2) / 2) < 0.02,
+      f"ratio at ρ = {radii[0]:g} within 0.02 of (σ₁ + c²σ₂)/2σ₁ = (1 + 1.25²)/2 = 1.2812",
+      f"{ratios[k_out][0]:.4f}")
 small = fb[0] / (sig[0] * radii[0] ** 2)
-check("f°(balanced, ρ) = σ₁ρ² + O(ρ³)", abs(small - 1) < 2 * radii[0] / np.sqrt(sig[0]), f"ratio {small:.4f} at ρ = {radii[0]:g}")
+check("f°(balanced, ρ) = σ₁ρ² + O(ρ³)", abs(small - 1) < 2 * radii[0] / np.sqrt(sig[0]),
+      f"|f°/σ₁ρ² - 1| < 2ρ/√σ₁ at ρ = {radii[0]:g}", f"f°/σ₁ρ² = {small:.6f}")
 
 fbar = {}
 for k, (X, Y) in pts.items():
     fbar[k] = level_distance(P.f, P.pack(X, Y), deltas, grad=P.grad, hess=P.hess, side="up",
                              n_starts=8, rng=0).value
-print("gap d  " + "".join(f"{k:>13s}" for k in pts))
+print("gap d  " + "".join(f"{k:>15s}" for k in pts))
 for i, d in enumerate(deltas):
-    print(f"{d:6.0e} " + "".join(f"{fbar[k][i]:13.4f}" for k in pts))
-check("f¯(balanced, d) >= f¯(other, d) at every d",
-      all(np.all(fbar["balanced"] >= v * (1 - 1e-7)) for v in fbar.values()), "relative tolerance 1e-7")
+    print(f"{d:6.0e} " + "".join(f"{fbar[k][i]:15.4f}" for k in pts))
+fbar_ratio = max(float(np.max(v / fbar["balanced"])) for v in fbar.values())
+check("f¯(balanced, d) >= f¯(other, d) at every d", fbar_ratio <= 1 + 1e-7,
+      "every ratio f¯(other)/f¯(balanced) <= 1 + 1e-7", f"max ratio - 1 = {fbar_ratio - 1:.1e}")
 
 fig, axs = plt.subplots(1, 3, figsize=(14, 4.3))
 sty = {"balanced": dict(color="k", lw=2.4, zorder=3),
        "random #1": dict(color="C1", lw=1.3, marker="o", ms=3), "random #2": dict(color="C2", lw=1.3, marker="o", ms=3),
-       "random #3": dict(color="C3", lw=1.3, marker="o", ms=3), "c = 3": dict(color="C4", lw=1.3, marker="^", ms=4),
+       "random #3": dict(color="C3", lw=1.3, marker="o", ms=3), k_out: dict(color="C4", lw=1.3, marker="^", ms=4),
        tie_keys[0]: dict(ls="none", marker="s", ms=9, mfc="none", mec="C0", mew=1.4, zorder=4),
        tie_keys[1]: dict(ls="none", marker="D", ms=5, mfc="C9", mec="k", mew=0.5, zorder=5)}
 for k in pts:
-    lab = {"c = 2": "c = 2 (tie: on the balanced curve)",
-           tie_keys[1]: tie_keys[1] + r" $=\sqrt{\sigma_1/\sigma_2}$ (tie: on the balanced curve)",
-           "c = 3": "c = 3 (outside the tie interval)"}.get(k, k)
+    lab = {k_in: rf"$c={c_in:.2f}=(\sigma_1/\sigma_2)^{{1/4}}$ (tie: on the balanced curve)",
+           k_end: rf"$c={c_hi:.2f}=\sqrt{{\sigma_1/\sigma_2}}$ (tie: on the balanced curve)",
+           k_out: rf"$c={c_out:.2f}=1.25\sqrt{{\sigma_1/\sigma_2}}$ (outside the tie interval)"}.get(k, k)
     axs[0].loglog(radii, prof[k] / (sig[0] * radii ** 2), label=lab, **sty[k])
-    axs[1].semilogx(radii, prof[k] / fb, **sty[k])
-    axs[2].semilogx(deltas, fbar[k] / fbar["balanced"], **sty[k])
+    # ratios within the checks' tolerances of 1 (1e-8, 1e-7: solver accuracy) are drawn at 1
+    axs[1].semilogx(radii, snap1(prof[k] / fb, 1e-8), **sty[k])
+    axs[2].semilogx(deltas, snap1(fbar[k] / fbar["balanced"], 1e-7), **sty[k])
 axs[0].set_xlabel(r"radius $\rho$")
 axs[0].set_ylabel(r"$f^\circ(\cdot,\rho)\,/\,\sigma_1\rho^2$")
 axs[0].set_title(r"maximal variation at global minima, over $\sigma_1\rho^2$")
@@ -357,7 +386,7 @@ axs[1].yaxis.set_minor_formatter(plt.NullFormatter())
 axs[1].set_xlabel(r"radius $\rho$")
 axs[1].set_ylabel(r"$f^\circ(\cdot,\rho)\,/\,f^\circ(\mathrm{balanced},\rho)$")
 axs[1].set_title(r"ratio $\geq 1$ at every radius")
-axs[1].text(0.03, 0.93, rf"squares, diamonds: $c=2$ and $c={c_hi:.2f}$ (tie interval end)" + "\n"
+axs[1].text(0.03, 0.93, rf"squares, diamonds: $c={c_in:.2f}$ and $c={c_hi:.2f}$ (tie interval end)" + "\n"
             r"have ratio 1 at every radius (to $10^{-8}$)", transform=axs[1].transAxes, fontsize=8, va="top")
 axs[2].set_xlabel(r"level gap $d$")
 axs[2].set_ylabel(r"$\bar f(\cdot,d)\,/\,\bar f(\mathrm{balanced},d)$")
@@ -365,7 +394,7 @@ axs[2].set_title(r"distance to $\{f\geq d\}$: ratio $\leq 1$")
 show(fig, "06_strong_flatness")
 
 # %% [markdown]
-# *Figure.* No point has a smaller $f^\circ$ or a larger $\bar f$ than the balanced one; the tied points $c=2$ and $c=\sqrt{\sigma_1/\sigma_2}$ (squares, diamonds) sit on the balanced curve at every radius, while $c=3$, outside the tie interval, is less flat at small radii and ties only at the largest.
+# *Figure.* No point has a smaller $f^\circ$ or a larger $\bar f$ than the balanced one; the tied points $c=(\sigma_1/\sigma_2)^{1/4}$ and $c=\sqrt{\sigma_1/\sigma_2}$ (squares, diamonds) sit on the balanced curve at every radius, while $c=1.25\sqrt{\sigma_1/\sigma_2}$, outside the tie interval, is less flat at small radii (ratio $\to1.28$) and closer to the balanced value at large radii. Ratios within the checks' tolerances of 1 ($10^{-8}$ for $f^\circ$, $10^{-7}$ for $\bar f$) are drawn at 1.
 
 # %% [markdown]
 # ## 5. Local-global: local minimization of flatness along the set of global minima
@@ -379,34 +408,40 @@ show(fig, "06_strong_flatness")
 # values are recomputed with 32 random starts (another seed) and compared with the balanced
 # value. Where a search stops depends on the path (and on library versions), so its end points are
 # checked by property, not printed: the value reached equals the balanced value (relative
-# $10^{-8}$), $\lambda_{\max}=2\sigma_1$ there (relative $10^{-6}$), $\|X^\top X-Y^\top Y\|_F\ge0.5$
-# (not balanced), and $P=GG^\top=\operatorname{diag}(1,c^2)$ up to $10^{-3}$ with $c$ in the tie
-# interval of section 3.
+# $10^{-8}$); $P=GG^\top=\operatorname{diag}(1,c^2)$ up to $10^{-3}$, with $c$ in the valley of points
+# tied with the balanced one at this radius (computed below on a grid of $c$); and at least one end
+# point is far from balanced, $\|X^\top X-Y^\top Y\|_F\ge0.1\,(\sigma_1-\sigma_2^2/\sigma_1)$, a tenth of the
+# largest imbalance $\sigma_2(c^2-c^{-2})$ in the tie interval of section 3. That valley contains the
+# tie interval and is wider at this radius, so $\lambda_{\max}=2\sigma_1$ holds at most end points but not
+# at all: in the runs with seeds 0–3 at 22 of the 24 end points (at the others, with seeds 2 and 3,
+# $\lambda_{\max}$ exceeds $2\sigma_1$ by 3%, while $f^\circ(\cdot,0.5)$ is the balanced value). In the flat
+# valley, where a search stops is decided by differences at the level of the ascent's accuracy, so
+# per end point only its value is printed, and the end points are not drawn.
 
 # %%
 srch = flattest_on_orbit_search(M, r, search_radius, n_starts=n_search_starts, rng=seed)
 print(f"radius {search_radius}; f° at the balanced point = {srch.reference:.6f}; "
       f"{n_search_starts} starts")
-print(" start   f°(start)   ||C|| start   f°(end)/f°(balanced) - 1   λ_max(end)/2σ₁ - 1   ||C|| end >= 0.5")
-lam_end = np.array([float(P.lambda_max(P.pack(*orbit_point(Xb, Yb, G)))) for G in srch.G]) / (2 * sig[0]) - 1
+C_tie = sig[0] - sig[1] ** 2 / sig[0]            # largest ||XᵀX - YᵀY|| on the tie interval: σ₂ (c² - c⁻²) at c_hi
+print(" start   f°(start)   ||C|| start   f°(end)/f°(balanced) - 1")
 c_end = np.sqrt(srch.P[:, 1, 1])
 for i in range(n_search_starts):
     gap = srch.rel_gap[i]
     print(f"{i:5d} {srch.value_start[i]:11.4f} {srch.imbalance_start[i]:12.3f}   "
-          f"{'< 1e-8' if abs(gap) < 1e-8 else f'{gap:.1e}':>22s}   "
-          f"{'< 1e-6' if abs(lam_end[i]) < 1e-6 else f'{lam_end[i]:.1e}':>18s}   {str(srch.imbalance[i] >= 0.5):>16s}")
+          f"{'< 1e-8' if abs(gap) < 1e-8 else f'{gap:.1e}':>22s}")
 check("every local minimizer found has the balanced (global) value",
-      np.all(np.abs(srch.rel_gap) < 1e-8), "relative gap < 1e-8")
-check("no point flatter than balanced found", np.all(srch.rel_gap > -1e-8), "")
-check("λ_max = 2σ₁ at every end point", np.all(np.abs(lam_end) < 1e-6), "relative 1e-6")
-check("no end point is balanced", np.all(srch.imbalance >= 0.5), "||XᵀX - YᵀY|| >= 0.5")
-in_tie = (np.allclose(srch.P[:, 0, 0], 1, atol=1e-3) and np.allclose(srch.P[:, 0, 1], 0, atol=1e-3)
-          and np.all((c_end >= c_lo * (1 - 1e-3)) & (c_end <= c_hi * (1 + 1e-3))))
-print(f"every end point has P = diag(1, c²) (to 1e-3) with c in the tie interval [{c_lo:.2f}, {c_hi:.2f}]: {in_tie}")
-check("end points are second-column scalings in the tie interval", in_tie, "P = diag(1, c²) to 1e-3")
+      np.all(np.abs(srch.rel_gap) < 1e-8), "relative gap < 1e-8", f"gaps {np.round(srch.rel_gap, 10).tolist()}")
+check("no point flatter than balanced found", np.all(srch.rel_gap > -1e-8), "relative gap > -1e-8",
+      f"min gap {srch.rel_gap.min():.1e}")
+far = (np.abs(srch.rel_gap) < 1e-8) & (srch.imbalance >= 0.1 * C_tie)
+check("a minimizer far from balanced", far.any(),
+      "some end point with the balanced value and ||XᵀX - YᵀY|| >= 0.1 C_tie", f"max {srch.imbalance.max() / C_tie:.3f} C_tie")
 
 # the valley: f° along G = diag(1, c) is flat on an interval around c = 1, at several radii
-cs = np.exp(np.linspace(np.log(np.sqrt(0.02)), np.log(np.sqrt(50.0)), n_grid))
+# grid of c: [1/√50, √50], widened to [c_lo², c_hi²] when the tie interval is wide (the valley
+# widens with the radius, so the grid must reach well beyond the tie interval)
+c_max = max(np.sqrt(50.0), c_hi ** 2)
+cs = np.exp(np.linspace(-np.log(c_max), np.log(c_max), n_grid))
 valley_radii = sorted({0.01, 0.05, float(search_radius), 5.0})
 valley, edges = {}, {}
 for rho in valley_radii:
@@ -418,12 +453,25 @@ for rho in valley_radii:
     # vs 2.x), while a grid step outside the valley raises f° by more than 1e-3
     flat = np.abs(v - 1) < 1e-6
     edges[rho] = (cs[flat].min(), cs[flat].max())
-    check(f"f° on G = diag(1, c) >= balanced, ρ = {rho:g}", np.all(v >= 1 - 1e-6), "")
-    check(f"valley strictly rises outside, ρ = {rho:g}", v[0] > 1.001 and v[-1] > 1.001, "")
-    check(f"valley contains the tie interval, ρ = {rho:g}", np.all(flat[(cs >= c_lo) & (cs <= c_hi)]), "")
+    check(f"f° on G = diag(1, c) >= balanced, ρ = {rho:g}", np.all(v >= 1 - 1e-6), "ratio >= 1 - 1e-6",
+          f"min ratio - 1 = {v.min() - 1:.1e}")
+    check(f"valley strictly rises outside, ρ = {rho:g}", v[0] > 1.001 and v[-1] > 1.001,
+          f"ratio > 1.001 at both grid ends c = {cs[0]:.3f}, {cs[-1]:.3f}", f"{v[0]:.5f}, {v[-1]:.5f}")
+    in_tie_grid = (cs >= c_lo) & (cs <= c_hi)
+    check(f"valley contains the tie interval, ρ = {rho:g}", np.all(flat[in_tie_grid]),
+          f"|ratio - 1| < 1e-6 on [{c_lo:.3f}, {c_hi:.3f}]", f"max {np.abs(v[in_tie_grid] - 1).max():.1e}")
     print(f"ρ = {rho:g}: f° along G = diag(1, c) equals the balanced value for c in "
           f"[{edges[rho][0]:.2f}, {edges[rho][1]:.2f}] (grid), larger outside")
 print(f"tie interval of λ_max: c in [√(σ₂/σ₁), √(σ₁/σ₂)] = [{c_lo:.2f}, {c_hi:.2f}]")
+# the search's end points: second-column scalings inside the valley at its radius (one grid step of slack)
+step = cs[1] / cs[0]
+lo_v, hi_v = edges[float(search_radius)]
+in_valley = (np.allclose(srch.P[:, 0, 0], 1, atol=1e-3) and np.allclose(srch.P[:, 0, 1], 0, atol=1e-3)
+             and np.all((c_end >= lo_v / step) & (c_end <= hi_v * step)))
+print(f"every end point has P = diag(1, c²) (to 1e-3) with c in the valley at ρ = {search_radius:g}: {in_valley}")
+check("end points are second-column scalings in the valley", in_valley,
+      f"P = diag(1, c²) to 1e-3, c in [{lo_v / step:.3f}, {hi_v * step:.3f}]",
+      f"P = {np.round(srch.P.reshape(len(srch.P), -1), 4).tolist()}")
 
 fig, axs = plt.subplots(1, 2, figsize=(11, 3.9))
 ax = axs[0]
@@ -437,10 +485,8 @@ ax.set_title(f"local search over GL({r}): {n_search_starts} starts")
 ax.legend(fontsize=9)
 ax = axs[1]
 for j, rho in enumerate(valley_radii):
-    ax.semilogx(cs, valley[rho], "-", color=f"C{j}", lw=2.0 if rho == search_radius else 1.2,
+    ax.semilogx(cs, snap1(valley[rho], 1e-6), "-", color=f"C{j}", lw=2.0 if rho == search_radius else 1.2,
                 label=rf"$\rho={rho:g}$")
-ax.plot(c_end, srch.value / srch.reference, "o", ms=7, mfc="none", color="k",
-        label=rf"search end points ($\rho={search_radius}$)")
 ax.axvspan(c_lo, c_hi, color="0.5", alpha=0.15,
            label=r"$\lambda_{\max}$ tie: $\sqrt{\sigma_2/\sigma_1}\leq c\leq\sqrt{\sigma_1/\sigma_2}$")
 for c_, txt in [(c_lo, rf"$\sqrt{{\sigma_2/\sigma_1}}={c_lo:.2f}$"), (c_hi, rf"$\sqrt{{\sigma_1/\sigma_2}}={c_hi:.2f}$")]:
@@ -459,22 +505,23 @@ show(fig, "06_orbit_search")
 
 # %% [markdown]
 # *Figure.* Left: every search falls from its start to the balanced value (dashed line); right: the
-# end points (circles) lie on the flat floor of the valley, inside the tie interval (gray band,
-# ends marked), which the valley contains at every radius and which is wider at larger radii.
+# flat floor of the valley, where the searches end (checked above, not drawn), contains the tie interval
+# (gray band, ends marked) at every radius and is wider at larger radii (ratios within $10^{-6}$ of 1,
+# the accuracy of the check, are drawn at 1).
 
 # %% [markdown]
 # **Result.** Every local minimizer found has the global (balanced) value of $f^\circ$: no
-# spurious flat minimum appeared. But the minimizers are not isolated and none is
-# balanced: they lie in the valley $G=\operatorname{diag}(1,c)$ of points tied with the balanced
-# one, where only the second singular direction is unbalanced. So at a fixed radius the
+# spurious flat minimum appeared. But the minimizers are not isolated and not (only) the
+# balanced point: they lie in the valley $G=\operatorname{diag}(1,c)$ of points tied with the balanced
+# one, where only the second singular direction is unbalanced, and some are far from balanced. So at a fixed radius the
 # statement "local minimizers of flatness on the set of global minima are global" holds
 # in these runs, while "the minimizers are the balanced points" does not: the balanced
 # points are flat, not *the only* flat points in the Frobenius preorder. The tie valley
 # exists at every radius tested, from $0.01$ to $5$; it always contains the tie interval
 # $c\in[\sqrt{\sigma_2/\sigma_1},\sqrt{\sigma_1/\sigma_2}]$ of $\lambda_{\max}$ (so on that interval the
-# whole profile $f^\circ(\cdot,\rho)$ is the balanced one), it agrees with it within one grid step
+# whole profile $f^\circ(\cdot,\rho)$ is the balanced one); in the default run it agrees with it within one grid step
 # (ratio $1.03$ in $c$) at $\rho=0.01$ and $0.05$, and it is wider at $\rho=0.5$ and $5$, where
-# points just outside the interval tie as well.
+# points just outside the interval tie as well (and where a search may end).
 #
 # ## 6. $m\ne n$: the trace of the Hessian disagrees with $\lambda_{\max}$ and $f^\circ$
 #
@@ -505,16 +552,19 @@ for name, tr, lm, c1, c2 in rows:
     print(f"{name:12s} {tr:8.2f} {lm:8.2f} {c1:17.3f} {c2:15.3f}")
 check("trace: closed forms (m+n) tr Σ and 2√(mn) tr Σ",
       np.isclose(rows[0][1], (m5 + n5) * s5[:2].sum(), rtol=1e-12, atol=0)
-      and np.isclose(rows[1][1], 2 * np.sqrt(m5 * n5) * s5[:2].sum(), rtol=1e-12, atol=0), "relative 1e-12")
+      and np.isclose(rows[1][1], 2 * np.sqrt(m5 * n5) * s5[:2].sum(), rtol=1e-12, atol=0), "relative 1e-12",
+      f"{rows[0][1]!r} vs {(m5 + n5) * s5[:2].sum()!r}, {rows[1][1]!r} vs {2 * np.sqrt(m5 * n5) * s5[:2].sum()!r}")
 check("λ_max: closed forms 2σ₁ and σ₁(√(m/n) + √(n/m))",
       np.isclose(rows[0][2], 2 * s5[0], rtol=1e-9, atol=0)
-      and np.isclose(rows[1][2], s5[0] * (np.sqrt(m5 / n5) + np.sqrt(n5 / m5)), rtol=1e-9, atol=0), "relative 1e-9")
+      and np.isclose(rows[1][2], s5[0] * (np.sqrt(m5 / n5) + np.sqrt(n5 / m5)), rtol=1e-9, atol=0), "relative 1e-9",
+      f"{rows[0][2]!r} vs {2 * s5[0]!r}, {rows[1][2]!r} vs {s5[0] * (np.sqrt(m5 / n5) + np.sqrt(n5 / m5))!r}")
 
 rad5 = np.array([1e-3, 0.1, 1.0, 10.0])
 fo_b5 = weighted_max_variation(M5, Xb5, Yb5, rad5, side="up", rng=0).value
 fo_t5 = weighted_max_variation(M5, Xt5, Yt5, rad5, side="up", rng=0).value
 print("f°(trace-flat, ρ) / f°(balanced, ρ) at ρ =", rad5.tolist(), ":", np.round(fo_t5 / fo_b5, 4).tolist())
-check("balanced is flatter than the trace-flat point at every radius", np.all(fo_t5 > fo_b5 * 1.001), "")
+check("balanced is flatter than the trace-flat point at every radius", np.all(fo_t5 > fo_b5 * 1.001),
+      "f°(trace-flat)/f°(balanced) > 1.001", f"{(fo_t5 / fo_b5).tolist()}")
 
 t5 = np.linspace(-0.6, 0.6, n_grid)
 t_star = 0.25 * np.log(m5 / n5)
@@ -545,8 +595,10 @@ for ax, (yb, yt), offs in [(axs[0], (rows[0][1], rows[1][1]), ((-38, 6), (6, -16
     ax.set_ylim(lo - 0.06 * (hi - lo), hi)
 axs[0].set_title(f"Hessian trace (m={m5}, n={n5}, r={r5})")
 axs[1].set_title("largest Hessian eigenvalue")
-check("grid argmin of the trace at t*", abs(t5[np.argmin(tr5)] - t_star) <= t5[1] - t5[0], "")
-check("grid argmin of λ_max at 0", abs(t5[np.argmin(lm5)]) <= (t5[1] - t5[0]) / 2 + 1e-12, "")
+check("grid argmin of the trace at t*", abs(t5[np.argmin(tr5)] - t_star) <= t5[1] - t5[0],
+      f"within one grid step of t* = {t_star:.4f}", f"{t5[np.argmin(tr5)]:.4f}")
+check("grid argmin of λ_max at 0", abs(t5[np.argmin(lm5)]) <= (t5[1] - t5[0]) / 2 + 1e-12,
+      "within half a grid step of 0", f"{t5[np.argmin(lm5)]:.4f}")
 show(fig, "06_trace_vs_lambda_max")
 
 # %% [markdown]
@@ -585,29 +637,39 @@ for name, (a, b) in norms_w.items():
     lead = weighted_max_variation(M5, Xw, Yw, 1e-3, a, b, side="up", rng=0).value / 1e-6
     print(f"{name:24s}: argmin over the grid t = {f0(t_hat)}, predicted ¼ log(b/a) = {f0(t_pred)}; "
           f"f°_w(ρ=1e-3)/ρ² = {lead:.4f} vs σ₁/√(ab) = {s5[0] / np.sqrt(a * b):.4f}")
-    check(f"weighted flattest point at ¼ log(b/a): {name}", abs(t_hat - t_pred) <= (tw[1] - tw[0]) / 2 + 1e-12, "")
-    check(f"leading constant σ₁/√(ab): {name}", abs(lead * np.sqrt(a * b) / s5[0] - 1) < 1e-2, "")
-    check(f"a XᵀX = b YᵀY at the weighted-balanced point: {name}",
-          np.allclose(a * Xw.T @ Xw, b * Yw.T @ Yw, atol=1e-10) and np.allclose(Xw @ Yw.T, M5, atol=1e-10), "")
-check("(a, b) = (n, m) gives the trace-flat point",
-      np.allclose(weighted_balanced_factors(M5, r5, n5, m5)[0], Xt5, atol=1e-12), "")
+    check(f"weighted flattest point at ¼ log(b/a): {name}", abs(t_hat - t_pred) <= (tw[1] - tw[0]) / 2 + 1e-12,
+          f"grid argmin within half a step of {t_pred:.4f}", f"{t_hat:.4f}")
+    check(f"leading constant σ₁/√(ab): {name}", abs(lead * np.sqrt(a * b) / s5[0] - 1) < 1e-2,
+          f"f°_w/ρ² within 1% of {s5[0] / np.sqrt(a * b):.4f}", f"{lead:.4f}")
+    gap_w = max(np.abs(a * Xw.T @ Xw - b * Yw.T @ Yw).max(), np.abs(Xw @ Yw.T - M5).max())
+    check(f"a XᵀX = b YᵀY at the weighted-balanced point: {name}", gap_w <= 1e-10,
+          "a XᵀX = b YᵀY and XYᵀ = M to 1e-10", f"max deviation {gap_w:.1e}")
+gap_tf = np.abs(weighted_balanced_factors(M5, r5, n5, m5)[0] - Xt5).max()
+check("(a, b) = (n, m) gives the trace-flat point", gap_tf <= 1e-12, "same X to 1e-12", f"{gap_tf:.1e}")
 
 a_, b_ = float(n5), float(m5)
 fw_b = weighted_max_variation(M5, Xb5, Yb5, rad5, a_, b_, side="up", rng=0).value
 fw_t = weighted_max_variation(M5, Xt5, Yt5, rad5, a_, b_, side="up", rng=0).value
 print(f"norm n||U||² + m||V||²: f°_w(balanced) / f°_w(trace-flat) at ρ =", rad5.tolist(), ":",
       np.round(fw_b / fw_t, 4).tolist())
-check("the order of the two points reverses under (a, b) = (n, m)", np.all(fw_b > fw_t * 1.001), "")
+check("the order of the two points reverses under (a, b) = (n, m)", np.all(fw_b > fw_t * 1.001),
+      "f°_w(balanced)/f°_w(trace-flat) > 1.001", f"{(fw_b / fw_t).tolist()}")
 
 srch_w = flattest_on_orbit_search(M5, r5, rho_w, n_starts=3, rng=seed, a=a_, b=b_)
 fw_bal = weighted_max_variation(M5, Xb5, Yb5, rho_w, a_, b_, side="up", rng=0).value
 print(f"local search over GL(2) for the norm {n5}||U||² + {m5}||V||² at ρ = {rho_w}, {len(srch_w.value)} starts: "
       f"every final f°_w equals {srch_w.reference:.5f}, its value at nXᵀX = mYᵀY, to 1e-7: "
-      f"{bool(np.all(np.abs(srch_w.rel_gap) < 1e-7))} (Frobenius-balanced point: {fw_bal:.5f}); "
-      f"||nXᵀX - mYᵀY|| >= 0.5 at every end point: {bool(np.all(srch_w.imbalance >= 0.5))}")
-check("weighted search ends away from nXᵀX = mYᵀY", np.all(srch_w.imbalance >= 0.5), "||nXᵀX - mYᵀY|| >= 0.5")
+      f"{bool(np.all(np.abs(srch_w.rel_gap) < 1e-7))} (Frobenius-balanced point: {fw_bal:.5f})")
+# as in section 5: in the variables (√a X, √b Y) the target is √(ab) M, so the largest imbalance
+# ||aXᵀX - bYᵀY|| on the tie interval is √(ab) (σ₁ - σ₂²/σ₁)
+Cw_tie = np.sqrt(a_ * b_) * (s5[0] - s5[1] ** 2 / s5[0])
+far_w = (np.abs(srch_w.rel_gap) < 1e-7) & (srch_w.imbalance >= 0.1 * Cw_tie)
+print(f"an end point with ||nXᵀX - mYᵀY|| >= 0.1 √(nm) (σ₁ - σ₂²/σ₁) = {0.1 * Cw_tie:.2f}: {bool(far_w.any())}")
+check("a weighted minimizer far from nXᵀX = mYᵀY", far_w.any(),
+      "some end point with the weighted-balanced value and ||nXᵀX - mYᵀY|| >= 0.1 √(nm) (σ₁ - σ₂²/σ₁)",
+      f"max {srch_w.imbalance.max() / Cw_tie:.3f} √(nm) (σ₁ - σ₂²/σ₁)")
 check("weighted local search ends at the weighted-balanced value",
-      np.all(np.abs(srch_w.rel_gap) < 1e-7), "relative gap < 1e-7")
+      np.all(np.abs(srch_w.rel_gap) < 1e-7), "relative gap < 1e-7", f"max {np.abs(srch_w.rel_gap).max():.1e}")
 
 fig, ax = plt.subplots(figsize=(6.8, 3.9))
 for j, (name, (a, b)) in enumerate(norms_w.items()):
@@ -627,9 +689,9 @@ show(fig, "06_weighted_norm")
 
 # %% [markdown]
 # As in the Frobenius case, the weighted search reaches the value of the point
-# $aX^\top X=bY^\top Y$ from every start without ending there ($\|nX^\top X-mY^\top Y\|\ge0.5$ at
-# every end point): the weighted problem is a Frobenius problem in the
-# variables $(X',Y')$, with the same kind of tie valley.
+# $aX^\top X=bY^\top Y$ from every start, and ends also far from it (an end point with
+# $\|nX^\top X-mY^\top Y\|_F$ at least a tenth of the largest imbalance of its tie interval): the weighted
+# problem is a Frobenius problem in the variables $(X',Y')$, with the same kind of tie valley.
 
 # %% [markdown]
 # ## Summary of the checks
@@ -639,4 +701,4 @@ w = max(len(c[0]) for c in checks)
 for name, ok, detail in checks:
     print(f"{'PASS' if ok else 'FAIL'}  {name:{w}s}  {detail}")
 print(f"{sum(ok for _, ok, _ in checks)}/{len(checks)} checks passed")
-assert all(ok for _, ok, _ in checks)
+assert all(ok for _, ok, _ in checks), f"expected every check to pass; failed: {[c for c, ok, _ in checks if not ok]}"
