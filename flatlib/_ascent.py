@@ -165,10 +165,11 @@ def make_feasible(x, u, r):
     changed = False
     for i in range(64):
         d = (x + u) - x
-        nd = np.linalg.norm(d)
-        if not 1e-150 < nd < 1e150 and nd != 0.0:  # the squares over/underflow: scale first
-            m = np.max(np.abs(d))
-            nd = m * np.linalg.norm(d / m)
+        with np.errstate(over="ignore", under="ignore"):
+            nd = np.linalg.norm(d)
+        if not 1e-150 < nd < 1e150 and np.any(d):  # the squares over/underflow: scale first,
+            m = np.max(np.abs(d))                   # and keep 4 ulps from the sphere (another
+            nd = m * np.linalg.norm(d / m) / (1 - 4e-16)  # norm algorithm may differ by ulps)
         if nd <= r:
             break
         u = u * (1.0 - min(4e-16 * 2.0 ** i, 0.5))

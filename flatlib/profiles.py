@@ -181,7 +181,7 @@ def _directions(x, n, gx, H, rng, n_starts):
     """Unit starting directions for side +1 (negate for side -1 handled by caller)."""
     dirs = {+1: [], -1: []}
     gn = np.linalg.norm(gx)
-    if gn > 0 and not (1e-150 < gn < np.inf):  # overflow or underflow of the norm: rescale
+    if np.any(gx) and not (1e-150 < gn < np.inf):  # overflow or underflow of the norm: rescale
         gx = gx / np.max(np.abs(gx))
         gn = np.linalg.norm(gx)
     if gn > 0:
@@ -416,7 +416,13 @@ def max_variation(f, x, radius, *, grad=None, hess=None, lipschitz=None, hess_bo
                                                   lipschitz, hess_bound, grad is not None,
                                                   rtol, atol, max_evals, tol, max_iter)
         except InvalidConstant as exc:  # a plain ValueError for the caller, naming the constant
-            raise ValueError(str(exc)) from None
+            given = [f"{k} = {v:g}" for k, v in (("lipschitz", lipschitz), ("hess_bound", hess_bound))
+                     if v is not None]
+            msg = str(exc)
+            if not msg.startswith(("lipschitz", "hess_bound")):
+                msg = (f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} contradicted "
+                       f"by the search: {msg}")
+            raise ValueError(msg) from None
         converged = (status == "converged")
         msg += "; " + note
     return _assemble(x, radii, scalar, side, sides, best, best_u, upper, status, converged,

@@ -284,7 +284,7 @@ def test_budget_in_six_dimensions_reports_an_honest_bracket():
     assert res.status == "budget" and not res.converged
     assert in_bracket(res, true)
     assert res.upper - res.value > 1e-3 * res.value
-    assert res.nfev <= 20_000 + 5_000  # the local search before, and one capped ascent at most
+    assert res.nfev + res.ngev <= 20_000  # the whole call: local search and bracket
     assert "budget" in res.message
 
 
@@ -314,6 +314,20 @@ def dense_grid_max(f, x, r, n):
     return np.max(np.abs(f(x + U) - f(x[None, :])[0]))
 
 
+def dense_grid_upper(f, x, r, n, L):
+    """An upper bound of f° independent of flatlib: every y of the ball is within h √n / 2 of a
+    point g of the cubic grid of spacing h on [-r, r]^n, hence of its projection P(g) on the ball
+    (projection is nonexpansive and fixes y); so f° <= max |f(P(g)) - f(x)| + L h √n / 2."""
+    k = {1: 20001, 2: 601, 3: 81}[n]
+    ax = np.linspace(-r, r, k)
+    h = ax[1] - ax[0]
+    U = np.stack(np.meshgrid(*([ax] * n), indexing="ij"), -1).reshape(-1, n)
+    nu = np.linalg.norm(U, axis=1)
+    U[nu > r] *= (r / nu[nu > r])[:, None]
+    vals = np.abs(f(x + U) - f(x[None, :])[0])
+    return np.max(vals) * (1 + 1e-12) + L * h * np.sqrt(n) / 2 + 1e-12
+
+
 @settings(max_examples=12, deadline=None)
 @given(trig_sums(), st.sampled_from(["L", "H", "HL"]))
 def test_upper_never_below_a_dense_grid(case, which):
@@ -329,12 +343,118 @@ def test_upper_never_below_a_dense_grid(case, which):
     res = max_variation(f, x, r, vectorized=True, max_evals=50_000, **kw)
     ref = dense_grid_max(f, x, r, n)
     assert res.upper >= ref * (1 - 1e-12)
-    assert res.value <= res.upper
+    # an independent upper bound of f° (the grid plus L times its covering radius): the value
+    # cannot exceed it. (`value <= upper` could not fail: profiles.py enforces it.) Catches a
+    # value that is not attained in the ball (a point outside it, or `upper` returned as value).
+    assert res.value <= dense_grid_upper(f, x, r, n, L)
     # attained (to the rounding of a batched matrix product, which depends on the batch size)
     assert abs(f(res.argmax[None, :])[0] - f(x[None, :])[0]) == pytest.approx(res.value, rel=1e-12, abs=1e-15)
     assert np.linalg.norm(res.argmax - x) <= r
     if res.converged:
         assert res.value >= ref / (1 + 1e-3) * (1 - 1e-12)
+
+
+# ---------------------------------------------------------------- constants refuted by the search
+
+def docstring_bump():
+    c = np.array([0.6, np.sqrt(0.64 - 0.36)])
+    return lambda Y: np.exp(-((Y - c) ** 2).sum(-1) / (2 * 0.05 ** 2)) + 0.1 * Y[..., 0]
+
+
+def test_false_lipschitz_constant_of_the_docstring_bump_is_refuted():
+    # The docstring's bump has the slope 0.1 y_1: the search attains 0.1 at y = (1, 0) > L r = 0.05.
+    # Before, the result said "converged" with upper 0.1 (the bracket from a false constant).
+    # Catches: a bound of the whole ball silently raised to the value attained.
+    with pytest.raises(ValueError, match=r"lipschitz = 0.05 is contradicted.*0\.1"):
+        max_variation(docstring_bump(), [0.0, 0.0], 1.0, vectorized=True, lipschitz=0.05)
+    with pytest.raises(ValueError, match="lipschitz"):  # also with rtol=None (the bound alone)
+        max_variation(docstring_bump(), [0.0, 0.0], 1.0, vectorized=True, lipschitz=0.05, rtol=None)
+    # the true constant (e^-1/2 / σ + 0.1) is accepted and closes on the bump
+    res = max_variation(docstring_bump(), [0.0, 0.0], 1.0, vectorized=True, lipschitz=L_BUMP)
+    assert res.status == "converged" and in_bracket(res, bump_true_up(2))
+
+
+def test_false_hessian_bound_is_refuted():
+    # H = 1 for the bump whose Hessian reaches 1/σ² = 400: the Taylor bound of the whole ball is
+    # 0.1 + ½ = 0.6 < 1.06, the height the search finds. Catches the same masking as above.
+    with pytest.raises(ValueError, match="hess_bound = 1 is contradicted"):
+        max_variation(docstring_bump(), [0.0, 0.0], 1.0, vectorized=True, hess_bound=1.0)
+
+
+def test_false_lipschitz_constant_refuted_by_a_sampled_gradient():
+    # f = sin(10 y_1)/10 varies by at most 0.2 < L r = 0.5 on the unit ball, so no value refutes
+    # L = 0.5; its gradient cos(10 y_1) e_1 has norm 1 at y = 0. Catches: exact gradients seen by
+    # the search not compared with L.
+    f = lambda y: float(np.sin(10 * y[0]) / 10)
+    g = lambda y: np.array([np.cos(10 * y[0]), 0.0])
+    with pytest.raises(ValueError, match="lipschitz = 0.5 is contradicted.*gradient"):
+        max_variation(f, [0.0, 0.0], 1.0, grad=g, lipschitz=0.5)
+    assert max_variation(f, [0.0, 0.0], 1.0, grad=g, lipschitz=1.0).value == pytest.approx(0.1, rel=1e-9)
+
+
+@pytest.mark.parametrize("L", [1.5, 2.0])
+def test_false_lipschitz_constant_refuted_inside_the_branch_and_bound(L):
+    # The tent max(0, 1 - 5|y - y*|) (true L = 5) is flat (0) where the local starts land and
+    # L r >= 1 = f°, so only the branch and bound can see the contradiction: a point of a box whose
+    # value exceeds the bound the constant gave to the box's parent. Catches: cell values never
+    # compared with the bound of the cell that contains them.
+    ys = np.array([0.4137, -0.2291])
+    f = lambda Y: np.maximum(0.0, 1.0 - 5.0 * np.linalg.norm(Y - ys, axis=-1))
+    with pytest.raises(ValueError, match="contradicted by the search.*box containing"):
+        max_variation(f, [0.0, 0.0], 1.0, vectorized=True, lipschitz=L, n_starts=0)
+
+
+# ---------------------------------------------------------------- the default budget
+
+def three_bumps():
+    """Three narrow Gaussians in 3-D: f(y) = Σ h_k exp(-|y - c_k|²/(2σ²)), σ = 0.05, centres
+    >= 0.8 apart and >= 0.6 from 0. sup over B(0, 1) = h_max = 1.09 at c_3 (the others add
+    <= 2 exp(-0.64/(2σ²)) ~ 1e-55 there); f(0) <= 3.14 exp(-0.36/(2σ²)) = 2e-31; so f° = 1.09 to
+    1e-15. Hessian bound: each term has ‖∇²‖ <= h_k/σ² (as for the bump above), so
+    H = Σ h_k / σ²."""
+    C = np.array([[0.5, 0.3, -0.2], [-0.4, 0.5, 0.3], [0.1, -0.6, 0.4]])
+    h = np.array([1.0, 1.05, 1.09])
+    sig = 0.05
+    f = lambda Y: (h * np.exp(-((Y[:, None, :] - C[None]) ** 2).sum(-1) / (2 * sig ** 2))).sum(-1)
+    return f, float(h.sum() / sig ** 2), 1.09
+
+
+def test_default_budget_closes_three_bumps_in_3d():
+    # A case like the issue's held-out one: the old default (2e5 evaluations per radius) stopped
+    # at "budget"; the default budget (1e6 for the whole call) closes it to 1e-3 (measured:
+    # 4.4e5 evaluations, 0.8 s on one core of the CI machine). Catches a default too small to
+    # close easy low-dimensional cases.
+    f, H, true = three_bumps()
+    res = max_variation(f, np.zeros(3), 1.0, vectorized=True, hess_bound=H)
+    assert res.status == "converged"
+    assert res.value <= true * (1 + 1e-12) and res.upper >= true * (1 - 1e-12)
+    assert res.upper - res.value <= 1e-3 * res.value * (1 + 1e-12)
+    assert res.nfev + res.ngev <= 1_000_000
+
+
+@pytest.mark.parametrize("max_evals", [5, 9, 50, 400, 3_000, 40_000])
+@pytest.mark.parametrize("kw", [dict(hess_bound=H_BUMP), dict(lipschitz=L_BUMP),
+                                dict(hess_bound=H_BUMP, grad="exact")], ids=["H", "L", "Hgrad"])
+def test_evaluations_never_exceed_max_evals(max_evals, kw):
+    # nfev + ngev <= max_evals, for the whole call (local search, centre gradient, every radius of
+    # a profile, polishing ascents), at every budget, with finite differences or a gradient.
+    # Before, max_evals bounded only the branch and bound of each radius (3135 evaluations for
+    # max_evals = 3000). Catches any evaluation outside the budget's accounting.
+    c = bump_centre(2)
+    G = lambda Y: np.exp(-((Y - c) ** 2).sum(-1) / (2 * SIGMA ** 2))
+    kw = dict(kw)
+    if kw.get("grad") == "exact":
+        kw["grad"] = lambda Y: -(Y - c) * (G(Y) / SIGMA ** 2)[:, None] + np.array([0.1, 0.0])
+    need = 1 + (1 if "grad" in kw else 2 * 2)  # f(x) and the gradient at x
+    if max_evals < need:
+        with pytest.raises(ValueError, match="max_evals"):
+            max_variation(bump(2), np.zeros(2), [0.3, 1.0], vectorized=True, max_evals=max_evals, **kw)
+        return
+    res = max_variation(bump(2), np.zeros(2), [0.3, 1.0], vectorized=True, max_evals=max_evals, **kw)
+    assert res.nfev + res.ngev <= max_evals
+    true = [max(dense_grid_max(bump(2), np.zeros(2), 0.3, 2), 0.03), bump_true_up(2)]
+    assert np.all(res.upper >= np.array(true) * (1 - 1e-9))  # valid brackets at every budget
+    assert np.all(np.abs(bump(2)(res.argmax) - bump(2)(np.zeros((1, 2)))) == res.value)
 
 
 # ---------------------------------------------------------------- reprs and strings
