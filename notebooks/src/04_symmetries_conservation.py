@@ -165,33 +165,39 @@ for name, (p, k_exp, q_exp) in problems.items():
     found[name] = (p, res, Q)
     print(f"{name:>22} {p.n:3d} {res.dim:9d} {k_exp:8d} {Q.k:7d} {q_exp:8d}"
           f" {s[res.rank - 1] / s[0]:8.2g} {'>' + f'{gap_min:.0e}'.replace('+', ''):>7}")
-    assert res.saturated and res.dim == k_exp and res.gap > gap_min, name
-    assert Q.k == q_exp, name
+    assert res.saturated, f"{name}: expected enough samples (saturated rank), seen rank {res.rank} of {len(S)} samples"
+    assert res.dim == k_exp, f"{name}: expected an algebra of dimension {k_exp}, seen {res.dim}"
+    assert res.gap > gap_min, f"{name}: expected a singular-value gap > {gap_min:g}, seen {res.gap:.3g}"
+    assert Q.k == q_exp, f"{name}: expected {q_exp} charges, seen {Q.k}"
     known = p.generators() if name != f"ReLU d={d_relu} h={h_relu} N={relu_small_data}" else None
     if known is not None:       # the algebra found is exactly the span of the known generators
-        assert span_distance(res.basis, known) < 1e-8, name
+        dist = span_distance(res.basis, known)
+        assert dist < 1e-8, f"{name}: expected the span of the known generators (distance < 1e-8), seen {dist:.1e}"
     else:                       # enlarged algebra: it still contains the per-neuron rescalings
         P = np.linalg.qr(res.basis.reshape(res.dim, -1).T)[0]
         for G in p.generators():
             g = G.ravel() / np.linalg.norm(G)
-            assert np.linalg.norm(P @ (P.T @ g) - g) < 1e-8
+            out = np.linalg.norm(P @ (P.T @ g) - g)
+            assert out < 1e-8, f"{name}: expected the rescalings in the algebra (residual < 1e-8), seen {out:.1e}"
 
 # %%
+sv_floor = 1e-12      # the discarded singular values are round-off (about 1e-16): shown at 1e-12
 fig, ax = plt.subplots(figsize=(8.0, 4.4))
 for name, (p, res, Q) in found.items():
     s = res.singular_values / res.singular_values[0]
     idx = np.arange(1, s.size + 1) / s.size
-    ax.semilogy(idx, np.maximum(s, 1e-18), ".-", ms=3, lw=0.8, label=f"{name} (dim {res.dim})")
+    ax.semilogy(idx, np.maximum(s, sv_floor), ".-", ms=3, lw=0.8, label=f"{name} (dim {res.dim})")
 ax.axhline(1e-8, color="k", ls="--", lw=0.8, label="threshold tol = 1e-8")
 ax.set_xlabel(r"singular value index / $n^2$ (number of unknowns)")
 ax.set_ylabel(r"$\sigma_i/\sigma_{\max}$ of the constraint matrix")
 ax.set_title("the symmetry algebra is the numerical null space: a cliff of more than 10 decades")
-ax.set_ylim(1e-18, 3.0)
+ax.axhspan(sv_floor / 3, sv_floor * 1.5, color="0.88", zorder=0, label=r"round-off: values below $10^{-12}$ shown at $10^{-12}$")
+ax.set_ylim(sv_floor / 3, 3.0)
 ax.legend(fontsize=7.5, loc="lower left", ncol=2)
 show(fig, "04_singular_values")
 
 # %% [markdown]
-# *Figure:* Every problem's singular values drop by more than ten decades at the dimension of its symmetry algebra, far below the threshold $10^{-8}$, so the numerical rank is unambiguous.
+# *Figure:* Every problem's singular values drop by more than ten decades at the dimension of its symmetry algebra, far below the threshold $10^{-8}$, so the numerical rank is unambiguous. The discarded singular values are round-off (about $10^{-16}$); values below $10^{-12}$ are drawn at $10^{-12}$ (grey band).
 
 # %% [markdown]
 # ## The conserved quantities they give
@@ -208,29 +214,31 @@ for name, vars_ in names.items():
     print(f"{name:>14}: " + ";  ".join(charge_formula(S, list(vars_)) for S in Q.matrices))
 Q_rot = found[f"g(|x|^2), n={rot_n}"][2]
 print(f"g(|x|^2), n={rot_n}: {Q_rot.k} charges, {Q_rot.n_antisymmetric} antisymmetric generators (rotations)")
-assert Q_rot.k == 0 and Q_rot.n_antisymmetric == rot_n * (rot_n - 1) // 2
+assert Q_rot.k == 0 and Q_rot.n_antisymmetric == rot_n * (rot_n - 1) // 2, \
+    f"expected 0 charges and {rot_n * (rot_n - 1) // 2} rotations, seen {Q_rot.k} and {Q_rot.n_antisymmetric}"
 
 # deep scalar: another basis of span{x^2 - y^2, y^2 - z^2}
 dist_deep = span_distance(found["1/2 (xyz-1)^2"][2].matrices, DeepScalar().generators())
 print(f"1/2 (xyz-1)^2: span = span{{x^2 - y^2, y^2 - z^2}}: {dist_deep < 1e-8}")
-assert dist_deep < 1e-8
+assert dist_deep < 1e-8, f"expected distance < 1e-8 between the spans, seen {dist_deep:.1e}"
 
 p_relu, _, Q_relu = found[f"ReLU d={d_relu} h={h_relu} N={N_relu}"]
 dist_relu = span_distance(Q_relu.matrices, p_relu.generators())   # diag(-1 on a_j, +1 on w_j)
 print(f"ReLU: {Q_relu.k} charges; span = span{{a_j^2 - |w_j|^2}}: {dist_relu < 1e-8}")
-assert dist_relu < 1e-8
+assert dist_relu < 1e-8, f"expected distance < 1e-8 between the spans, seen {dist_relu:.1e}"
 
 p_mf, _, Q_mf = found[f"MF m={m_mf} n={n_mf} r={r_mf}"]
 G_mf = p_mf.generators()                       # generator of E_ab at index a r + b
 C_known = [G_mf[a * r_mf + b] + G_mf[b * r_mf + a] for a in range(r_mf) for b in range(a, r_mf)]
 dist_mf = span_distance(Q_mf.matrices, C_known)
 print(f"MF: {Q_mf.k} charges, {Q_mf.n_antisymmetric} antisymmetric; span = entries of C: {dist_mf < 1e-8}")
-assert dist_mf < 1e-8
+assert dist_mf < 1e-8, f"expected distance < 1e-8 between the spans, seen {dist_mf:.1e}"
 # the charges are linear in C: Q(z) = L vec(C) for one fixed matrix L (fitted on random points)
 Z = rng.standard_normal((20, p_mf.n))
 Cs = np.array([p_mf.conserved(z)[np.triu_indices(r_mf)] for z in Z])
 L, *_ = np.linalg.lstsq(Cs, Q_mf(Z), rcond=None)
-assert np.abs(Cs @ L - Q_mf(Z)).max() < 1e-10
+lin_err = np.abs(Cs @ L - Q_mf(Z)).max()
+assert lin_err < 1e-10, f"expected the charges linear in C (residual < 1e-10), seen {lin_err:.1e}"
 
 # %% [markdown]
 # ## Conservation along gradient flow, and its breaking by gradient descent
@@ -263,13 +271,16 @@ for name, p in flow_problems.items():
     flows[name] = fl
     print(f"{name:>22}: f {fl.f_values[0]:.4f} -> {fl.f_values[-1]:.4f}, "
           f"relative charge drift < 1e-8: {fl.max_rel_drift < 1e-8}")
-    assert fl.success and fl.max_rel_drift < 1e-8
-    assert np.all(np.diff(fl.f_values) <= 1e-12)
+    assert fl.success, f"{name}: expected the integration to succeed"
+    assert fl.max_rel_drift < 1e-8, f"{name}: expected a relative charge drift < 1e-8, seen {fl.max_rel_drift:.1e}"
+    assert np.max(np.diff(fl.f_values)) <= 1e-12, \
+        f"{name}: expected f nonincreasing (1e-12), seen a rise of {np.max(np.diff(fl.f_values)):.1e}"
 
 # matrix factorization: C = X^T X - Y^T Y itself is conserved
 C0, C1 = p_mf.conserved(flows[f"MF m={m_mf} n={n_mf} r={r_mf}"].x[0]), p_mf.conserved(flows[f"MF m={m_mf} n={n_mf} r={r_mf}"].x_final)
 print("MF: C(0) =", np.round(C0, 4).tolist())
-assert np.linalg.norm(C1 - C0) <= 1e-8 * np.linalg.norm(C0)
+assert np.linalg.norm(C1 - C0) <= 1e-8 * np.linalg.norm(C0), \
+    f"expected C conserved (1e-8 relative), seen {np.linalg.norm(C1 - C0) / np.linalg.norm(C0):.1e}"
 
 # %%
 drift_problems = ["1/2 (xy-1)^2", "1/2 (xyz-1)^2", f"ReLU d={d_relu} h={h_relu} N={N_relu}"]
@@ -283,7 +294,8 @@ for name in drift_problems:
         dQ = np.diff(gd.charges, axis=0)                        # change of the charges at each step
         G = np.array([p.grad(x) for x in gd.x[:-1]])
         predicted = 0.5 * eta ** 2 * np.einsum("ti,kij,tj->tk", G, Q.matrices, G)
-        assert np.abs(dQ - predicted).max() <= 1e-12 * scale     # the exact formula, up to round-off
+        dev = np.abs(dQ - predicted).max() / scale             # the exact formula, up to round-off
+        assert dev <= 1e-12, f"{name}, eta = {eta:g}: expected the exact per-step change (1e-12), seen {dev:.1e}"
         # Euclidean norms over the Frobenius-orthonormal charge basis: basis-independent
         ps.append(np.mean(np.linalg.norm(dQ, axis=1)) / scale)  # mean per-step drift (relative)
         tot.append(np.linalg.norm(gd.drift[-1]) / scale)        # drift accumulated over [0, T]
@@ -292,8 +304,8 @@ for name in drift_problems:
     slopes_total[name] = np.polyfit(np.log(etas_drift), np.log(total[name]), 1)[0]
     print(f"{name:>22}: slope of the per-step drift {slopes[name]:.2f}, "
           f"of the drift over [0, T] {slopes_total[name]:.2f}")
-    assert abs(slopes[name] - 2.0) <= 0.1
-    assert abs(slopes_total[name] - 1.0) <= 0.1
+    assert abs(slopes[name] - 2.0) <= 0.1, f"{name}: expected per-step slope 2 ± 0.1, seen {slopes[name]:.3f}"
+    assert abs(slopes_total[name] - 1.0) <= 0.1, f"{name}: expected total slope 1 ± 0.1, seen {slopes_total[name]:.3f}"
 
 # %%
 fig, axs = plt.subplots(1, 2, figsize=(10.5, 4.3))
@@ -303,12 +315,14 @@ for c, name in zip(colors, drift_problems):
                   label=f"{name}: slope {slopes[name]:.2f}")
     axs[1].loglog(etas_drift, total[name], "o-", color=c, ms=4,
                   label=f"{name}: slope {slopes_total[name]:.2f}")
-    axs[1].axhline(max(flows[name].max_rel_drift, 1e-16), color=c, ls=":", lw=1.2)
+    # the flow's drift is integration error (about 1e-11, its low digits set by round-off): drawn at
+    # the solver's tolerance 1e-10 when below it
+    axs[1].axhline(max(flows[name].max_rel_drift, 1e-10), color=c, ls=":", lw=1.2)
 ref = per_step[drift_problems[0]][0] * (etas_drift / etas_drift[0]) ** 2
 axs[0].loglog(etas_drift, ref / 4, "k--", lw=1, label=r"$\propto\eta^2$")
 ref1 = total[drift_problems[0]][0] * (etas_drift / etas_drift[0])
 axs[1].loglog(etas_drift, ref1 / 4, "k--", lw=1, label=r"$\propto\eta$")
-axs[1].plot([], [], "k:", label="gradient flow (solver tolerance)")
+axs[1].plot([], [], "k:", label=r"gradient flow (below $10^{-10}$, the solver's tolerance: drawn there)")
 axs[0].set_title("gradient descent: charge change per step")
 axs[1].set_title(f"charge drift accumulated over $[0,T]$, $T={T:g}$")
 for ax in axs:
@@ -320,7 +334,7 @@ axs[1].set_ylim(1e-14, 1.0)
 show(fig, "04_drift_vs_step")
 
 # %% [markdown]
-# *Figure:* Gradient descent changes the charges by $O(\eta^2)$ per step and $O(\eta)$ over $[0,T]$ (slopes 2 and 1), while the gradient flow keeps them to the solver tolerance (dotted lines).
+# *Figure:* Gradient descent changes the charges by $O(\eta^2)$ per step and $O(\eta)$ over $[0,T]$ (slopes 2 and 1), while the gradient flow keeps them to the solver tolerance (dotted lines; drifts below $10^{-10}$ are drawn at $10^{-10}$).
 
 # %% [markdown]
 # ## Large steps drift toward flatter minima
@@ -361,15 +375,20 @@ for eta in eta_paper:
               f"lambda_max = {lam_max(xf):.2f} <= 2/eta = {2 / eta:.2f}")
     else:
         print(f"eta = {eta:<5}: diverged: {gd.diverged}")
-assert [round(lam_max(outcome[e].x_final), 2) for e in eta_paper[:3]] == [9.21, 8.74, 2.71]
-assert all(outcome[e].converged for e in eta_paper[:3])
-assert outcome[0.45].diverged and not outcome[0.45].converged
+lam_seen = [round(lam_max(outcome[e].x_final), 2) for e in eta_paper[:3]]
+assert lam_seen == [9.21, 8.74, 2.71], f"expected lambda_max [9.21, 8.74, 2.71], seen {lam_seen}"
+assert all(outcome[e].converged for e in eta_paper[:3]), \
+    f"expected convergence at {eta_paper[:3]}, seen {[outcome[e].converged for e in eta_paper[:3]]}"
+assert outcome[0.45].diverged and not outcome[0.45].converged, \
+    f"expected divergence at eta = 0.45, seen diverged={outcome[0.45].diverged}, converged={outcome[0.45].converged}"
 # the limit is a minimum and its sharpness follows from the final imbalance
 for e in eta_paper[:3]:
     xf = outcome[e].x_final
-    assert abs(xf[0] * xf[1] - 1.0) < 1e-10
-    assert abs(lam_max(xf) - np.hypot(xf[0] ** 2 - xf[1] ** 2, 2.0)) < 1e-9
-    assert abs(np.linalg.eigvalsh(SF.hess(xf)).max() - lam_max(xf)) < 1e-9
+    assert abs(xf[0] * xf[1] - 1.0) < 1e-10, f"eta = {e}: expected a minimum xy = 1 (1e-10), seen xy - 1 = {xf[0] * xf[1] - 1:.1e}"
+    dev = abs(lam_max(xf) - np.hypot(xf[0] ** 2 - xf[1] ** 2, 2.0))
+    assert dev < 1e-9, f"eta = {e}: expected lambda_max = sqrt((x²-y²)² + 4) (1e-9), seen a difference {dev:.1e}"
+    dev = abs(np.linalg.eigvalsh(SF.hess(xf)).max() - lam_max(xf))
+    assert dev < 1e-9, f"eta = {e}: expected the Hessian's top eigenvalue x² + y² (1e-9), seen a difference {dev:.1e}"
 
 # %%
 grid = {eta: run_gd(eta) for eta in eta_grid}
@@ -381,8 +400,10 @@ print(f"{eta_grid.size} step sizes in [{eta_grid[0]}, {eta_grid[-1]}]: {conv.siz
       f"{div.size} diverged, {other.size} neither")
 print(f"largest converged step {conv.max():.3f}; smallest diverged step {div.min():.3f}")
 print(f"max over converged runs of lambda_max / (2/eta): {np.max(lam_conv * conv / 2):.3f}")
-assert np.all(lam_conv <= 2.0 / conv)                    # never sharper than 2/eta
-assert other.size == 0 and np.all(div > conv.max())
+assert np.all(lam_conv <= 2.0 / conv), \
+    f"expected lambda_max <= 2/eta at every converged step (never sharper), seen max ratio {np.max(lam_conv * conv / 2):.4f}"
+assert other.size == 0, f"expected every run to converge or diverge, seen neither at eta = {other.tolist()}"
+assert np.all(div > conv.max()), f"expected divergence only above the largest converged step {conv.max()}, seen {div.tolist()}"
 
 # the imbalance D = x^2 - y^2 grows at a step exactly when eta |xy - 1| > sqrt(2)
 grew = {}                                                # eta -> steps k where |D| grew
@@ -390,16 +411,20 @@ for e, g in grid.items():
     xs = g.x[: np.argmax(np.abs(g.x).max(axis=1) > 1e4)] if np.abs(g.x).max() > 1e4 else g.x  # before a blow-up
     D_k, r_k = xs[:, 0] ** 2 - xs[:, 1] ** 2, xs[:-1, 0] * xs[:-1, 1] - 1.0
     tol = 1e-12 * np.sum(xs ** 2, axis=1)[1:]             # rounding of x^2 - y^2
-    assert np.all(np.abs(D_k[1:] - (1 - e ** 2 * r_k ** 2) * D_k[:-1]) <= tol), e   # the exact recursion
+    dev = np.max(np.abs(D_k[1:] - (1 - e ** 2 * r_k ** 2) * D_k[:-1]) / tol)   # the exact recursion
+    assert dev <= 1, f"eta = {e}: expected D+ = (1 - eta² r²) D to 1e-12 ||x||², seen {dev:.2g} times that"
     up = np.abs(D_k[1:]) - np.abs(D_k[:-1]) > tol
-    assert np.array_equal(up, e * np.abs(r_k) > np.sqrt(2)), e
+    assert np.array_equal(up, e * np.abs(r_k) > np.sqrt(2)), \
+        f"eta = {e}: expected |D| to grow exactly at the steps with eta |r| > √2, seen it differ at steps " \
+        f"{np.flatnonzero(up != (e * np.abs(r_k) > np.sqrt(2))).tolist()}"
     if up.any():
         grew[e] = np.flatnonzero(up)
 eta_grow = np.array(sorted(grew))
 print(f"runs with a step where eta |xy - 1| > sqrt(2), at which |x^2 - y^2| grew: {eta_grow.size}, "
       f"every step size from {eta_grow.min():.3f} on (converged: {np.isin(eta_grow, conv).sum()}, "
       f"diverged: {np.isin(eta_grow, div).sum()}); it grew at no other step of any run")
-assert np.array_equal(eta_grow, eta_grid[eta_grid >= eta_grow.min()])
+assert np.array_equal(eta_grow, eta_grid[eta_grid >= eta_grow.min()]), \
+    f"expected growth at every step size from {eta_grow.min()} on, seen {eta_grow.tolist()}"
 
 # %%
 fig, axs = plt.subplots(1, 2, figsize=(11.0, 4.5), gridspec_kw={"width_ratios": [1.25, 1]})
@@ -486,9 +511,12 @@ print(f"kink set reached at t = {sub.extra['t_hit']:.5f}")
 print(f"x^2 - y^2: start {D[0]:.6f}, end {D[-1]:.6f}; max |change| < 1e-8: {np.abs(D - D[0]).max() < 1e-8}")
 print(f"end point of the subgradient flow of |xy-1|:   ({xs_end[0]:.5f}, {xs_end[1]:.5f})")
 print(f"end point of the gradient flow of 1/2(xy-1)^2: ({xg_end[0]:.5f}, {xg_end[1]:.5f})")
-assert sub.converged and sub.max_rel_drift < 1e-8 and np.abs(D - D[0]).max() < 1e-8
-assert abs(xs_end[0] * xs_end[1] - 1.0) < 1e-9
-assert np.linalg.norm(xs_end - xg_end) < 1e-6
+assert sub.converged, "expected the subgradient flow to reach the kink set"
+assert sub.max_rel_drift < 1e-8 and np.abs(D - D[0]).max() < 1e-8, \
+    f"expected x² - y² conserved (1e-8), seen drift {sub.max_rel_drift:.1e}, max change {np.abs(D - D[0]).max():.1e}"
+assert abs(xs_end[0] * xs_end[1] - 1.0) < 1e-9, f"expected the end on xy = 1 (1e-9), seen xy - 1 = {xs_end[0] * xs_end[1] - 1:.1e}"
+assert np.linalg.norm(xs_end - xg_end) < 1e-6, \
+    f"expected the same end point as the gradient flow (1e-6), seen distance {np.linalg.norm(xs_end - xg_end):.1e}"
 
 # %%
 fig, ax = plt.subplots(figsize=(7.0, 3.8))
