@@ -32,6 +32,13 @@ reproduce: $(STAMP)
 	  --figures-dir build/figures-full --output-dir build/notebooks-full
 	cp build/figures-full/07_*_full.png build/figures-full/07_*_full.pdf figures/
 
+# The network study behind notebook 07 (results/network_study.csv and .json): 216 digits nets
+# trained to the same loss and measured (flatlib.networks.study).  Hours on 2 cores, so not part
+# of `make reproduce`; resumable: rerun the same command after an interruption.
+.PHONY: study
+study: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 nice -n 10 $(PY) -m flatlib.networks.study --jobs $(JOBS)
+
 test: $(STAMP)
 	$(MAKE) --no-print-directory book  # warnings are errors: a broken reference fails
 	$(PY) -m pytest tests flatlib --doctest-modules  # includes tests/test_book.py (headless Chromium)

@@ -5,8 +5,6 @@ differences of the gradient (its eigenvalues and trace), SciPy's SLSQP on the ba
 maximal variations, the rescaling written from its definition, and Kendall's tau-b counted
 pair by pair in pure Python.
 """
-import math
-
 import numpy as np
 from kendall_ref import tau_b as _tau_b
 import pytest
@@ -87,12 +85,10 @@ def test_lambda_max_trace_sam_against_dense_hessian_and_definitions():
     net, theta = _net()
     H = _fd_hessian(net, theta)
     ev = np.linalg.eigvalsh(H)
-    m = network_measures(net, theta, balanced=False, n_trace=4000,
-                         which=("lambda_max", "trace", "sam"), sam_rho=0.05)
+    m = network_measures(net, theta, balanced=False, which=("lambda_max", "trace", "sam"), sam_rho=0.05)
     assert abs(m.raw["lambda_max"] - ev[-1]) < 1e-6 * abs(ev[-1])
-    # Hutchinson with 4000 probes: std ~ sqrt(2 (|H|_F^2 - sum H_ii^2) / 4000)
-    sd = math.sqrt(2 * (np.sum(H * H) - np.sum(np.diag(H) ** 2)) / 4000)
-    assert abs(m.raw["trace"] - np.trace(H)) < 5 * sd + 1e-8
+    # the trace is exact (Gauss-Newton closed form): central differences agree to their error
+    assert abs(m.raw["trace"] - np.trace(H)) < 1e-6 * abs(np.trace(H))
     g = net.grad(theta)
     expect = net.f(theta + 0.05 * g / np.linalg.norm(g)) - net.f(theta)
     assert abs(m.raw["sam"] - expect) < 1e-12
@@ -100,8 +96,8 @@ def test_lambda_max_trace_sam_against_dense_hessian_and_definitions():
 
 def test_fcirc_and_fbar_against_slsqp_and_duality():
     net, theta = _net()
-    m = network_measures(net, theta, balanced=False, radii=(0.05, 0.3), delta=0.05, n_starts=4,
-                         which=("fcirc_r1", "fcirc_r2", "fbar"), fbar_xtol=1e-4, fbar_starts=4)
+    m = network_measures(net, theta, balanced=False, radii=(0.05, 0.3), delta=0.05, n_starts=8,
+                         which=("fcirc_r1", "fcirc_r2", "fbar"), fbar_xtol=1e-4)
     fun = lambda u: net.f(theta + u)
     jac = lambda u: net.grad(theta + u)
     for r, key in ((0.05, "fcirc_r1"), (0.3, "fcirc_r2")):
@@ -116,17 +112,17 @@ def test_adaptive_sharpness_against_slsqp_and_invariant_under_rescaling():
     net, theta = _net()
     w = np.abs(theta)
     ref = _slsqp_max(lambda e: net.f(theta + w * e), net.n, 0.1, lambda e: w * net.grad(theta + w * e), side="up")
-    val = adaptive_sharpness(net, theta, 0.1, n_starts=4).value
+    val = adaptive_sharpness(net, theta, 0.1, n_starts=8).value
     assert abs(val - ref) <= 2e-3 * ref
     c = np.array([0.1, 7.0, 0.5, 3.0])
     t2 = net.rescale(theta, c)
-    assert abs(adaptive_sharpness(net, t2, 0.1, n_starts=4).value - val) < 1e-9 * val
+    assert abs(adaptive_sharpness(net, t2, 0.1, n_starts=8).value - val) < 1e-9 * val
 
 
 def test_balanced_measures_invariant_raw_ones_not():
     net, theta = _net((4, 5, 3, 3), N=20, seed=2)
     c = np.exp(np.random.default_rng(5).uniform(np.log(0.1), np.log(10), net.n_hidden))
-    kw = dict(radii=(0.05, 0.2), delta=0.02, n_trace=10)
+    kw = dict(radii=(0.05, 0.2), delta=0.02, n_starts=8)
     a = network_measures(net, theta, **kw)
     b = network_measures(net, net.rescale(theta, c), **kw)
     for k in MEASURES:
@@ -143,7 +139,7 @@ def test_orbit_measures_norm_closed_form_and_lambda_at_zero():
     tb = net.balance(theta)
     u = np.array([[1.0, -1.0, 0.5, 0.0]])
     ts = np.array([-0.5, 0.0, 0.7])
-    lam, fc, n2 = orbit_measures(net, tb, u, ts, radius=0.1)
+    lam, fc, n2 = orbit_measures(net, tb, u, ts, radius=0.1, n_starts=8)
     W1, b1 = net.layers(tb)[0]
     W2, b2 = net.layers(tb)[1]
     for j, t in enumerate(ts):
