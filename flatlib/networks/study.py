@@ -244,6 +244,10 @@ def _fmt(v):
 
 
 def _git_commit():
+    """``(commit, whether flatlib/networks differs from it)``; a run from an exported copy of a
+    commit (not a git checkout) names it in ``FLATLIB_STUDY_COMMIT``."""
+    if os.environ.get("FLATLIB_STUDY_COMMIT"):
+        return os.environ["FLATLIB_STUDY_COMMIT"], False
     try:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         out = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True,
