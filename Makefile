@@ -37,7 +37,7 @@ reproduce: $(STAMP)
 # of `make reproduce`; resumable: rerun the same command after an interruption.
 .PHONY: study
 study: $(STAMP)
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 nice -n 10 $(PY) -m flatlib.networks.study --jobs $(JOBS)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 nice -n 10 $(PY) -m flatlib.networks --jobs $(JOBS)
 
 test: $(STAMP)
 	$(MAKE) --no-print-directory book  # warnings are errors: a broken reference fails

@@ -24,7 +24,7 @@ hyperparameter only.
 stopped) and writes ``results/network_study.csv`` (one row per net; the hyperparameter columns
 are named exactly as the keys of the configuration) and ``results/network_study.json``
 (versions, settings, commit, wall time).  ``make study`` runs it:
-``python -m flatlib.networks.study --jobs 2``.
+``python -m flatlib.networks --jobs 2``.
 """
 from __future__ import annotations
 
@@ -39,8 +39,9 @@ import time
 
 import numpy as np
 
-__all__ = ["STUDY_AXES", "STUDY_BASE", "ROBUST_EPS", "study_configs", "study_row", "run_study",
-           "read_study", "config_from_row", "train_and_measure", "CONFIG_KEYS", "OUTCOMES"]
+__all__ = ["STUDY_AXES", "STUDY_BASE", "ROBUST_EPS", "STRONG_SEARCH", "study_configs", "study_row",
+           "strength_row", "run_study", "read_study", "config_from_row", "train_and_measure", "CONFIG_KEYS",
+           "OUTCOMES"]
 
 #: The varied hyperparameters and their values (a full factorial grid: 3·2·3·2·3·2 = 216 nets).
 STUDY_AXES = {
@@ -59,6 +60,11 @@ STUDY_BASE = dict(data_seed=0, loss="cross_entropy", rho=0.05, steps=40000, loss
 #: The two radii of the L2 PGD attack on the (standardized) test images, and its steps.
 ROBUST_EPS = (0.5, 1.0)
 ROBUST_STEPS = 20
+
+#: The 10x stronger search of the strength check: ten times the random starts in every round
+#: and ten times the cap, fresh random starts (another seed), a tolerance 100x tighter; the same
+#: structured starts (gradient, top eigenvector, warm starts).
+STRONG_SEARCH = dict(n_starts=320, max_starts=20480, tol=1e-12, rng=20260)
 
 CONFIG_KEYS = ("n_train", "data_seed", "hidden", "loss", "init_seed", "method", "lr", "batch_size", "rho",
                "steps", "loss_threshold", "seed", "exact_sam", "sam_starts", "eval_every", "track_lambda_max")
@@ -185,6 +191,40 @@ def study_row(config, measure_kwargs=None):
     row["robust_acc_eps1"], row["robust_acc_eps2"] = (float(v) for v in rob)
     row["seconds_train"] = round(t1 - t0, 2)
     row["seconds_measure"] = round(time.perf_counter() - t1, 2)
+    return row
+
+
+def strength_row(config):
+    """The searched measures of one study net with the 10x stronger search :data:`STRONG_SEARCH`
+    (the net trained again from its configuration, bit for bit the study's): columns
+    ``strong_<kind>_<name>`` and their evidence ``ev_strong_<kind>_<name>_<...>``, next to the
+    configuration columns, to be compared with the study's ``<kind>_<name>``.
+
+    Examples
+    --------
+    >>> sorted(STRONG_SEARCH)
+    ['max_starts', 'n_starts', 'rng', 'tol']
+    """
+    from .measures import SEARCHED, network_measures
+    from .training import model_from_config, train_from_config
+
+    t0 = time.perf_counter()
+    res = train_from_config(config)
+    c = res.extra["config"]
+    model, _, _ = model_from_config(c)
+    m = network_measures(model, res.theta, which=SEARCHED, **STRONG_SEARCH)
+    row = {k: _encode(k, c[k]) for k in CONFIG_KEYS}
+    row["train_loss"] = float(res.loss)
+    for kind in ("raw", "balanced"):
+        for name, v in getattr(m, kind).items():
+            row[f"strong_{kind}_{name}"] = float(v)
+        for name, ev in m.evidence[kind].items():
+            for k, v in ev.items():
+                col = {"last_improvement": "gain"}.get(k, k)
+                if col in ("starts", "hits", "gain", "converged", "lower"):
+                    row[f"ev_strong_{kind}_{name}_{col}"] = (bool(v) if col == "converged" else
+                                                             int(v) if col in ("starts", "hits") else float(v))
+    row["seconds"] = round(time.perf_counter() - t0, 1)
     return row
 
 
@@ -386,11 +426,30 @@ def main(argv=None):
     """``python -m flatlib.networks.study [--out PATH] [--jobs N]``: run (or resume) the study."""
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m flatlib.networks.study", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m flatlib.networks", description=main.__doc__)
     p.add_argument("--out", default="results/network_study.csv")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--resume", default=None, help="JSON-lines file of finished runs (default: OUT.partial.jsonl)")
+    p.add_argument("--strength", type=int, default=0, metavar="K",
+                   help="instead: the 10x stronger search on K nets drawn from the grid (seed 2026), "
+                        "written to OUT (default results/strength_check.csv)")
     a = p.parse_args(argv)
+    if a.strength:
+        from .sweep import sweep
+
+        cs = study_configs()
+        pick = sorted(np.random.default_rng(2026).choice(len(cs), a.strength, replace=False).tolist())
+        out = os.path.abspath(a.out if a.out != "results/network_study.csv" else "results/strength_check.csv")
+        print(f"strength check: grid rows {pick} -> {out}", file=sys.stderr, flush=True)
+        rows = sweep([cs[i] for i in pick], strength_row, jobs=a.jobs, progress=True, label="strength",
+                     resume=a.resume or os.path.splitext(out)[0] + ".partial.jsonl")
+        cols = list(CONFIG_KEYS) + ["grid_index"] + sorted({k for r in rows for k in r} - set(CONFIG_KEYS))
+        with open(out, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(cols)
+            for i, r in zip(pick, rows):
+                w.writerow([_fmt(i if k == "grid_index" else r.get(k)) for k in cols])
+        return 0
     out = os.path.abspath(a.out)
     print(f"network study: {len(study_configs())} nets -> {out} (resumable: rerun the same command)",
           file=sys.stderr, flush=True)
