@@ -418,9 +418,12 @@ class ConservedQuantities:
 
     Methods
     -------
-    jacobian(x) -> (k, n), rows ``S_i x``
-    h(x) -> ``½ ||Q(x)||²``
-    grad_h(x) -> ``J_Q(x)ᵀ Q(x) = Σ_i Q_i(x) S_i x``
+    jacobian(x)
+        The ``(k, n)`` Jacobian of the charges, rows ``S_i x``.
+    h(x)
+        ``½ ||Q(x)||²``.
+    grad_h(x)
+        ``J_Q(x)ᵀ Q(x) = Σ_i Q_i(x) S_i x``.
     """
 
     def __init__(self, matrices, n_antisymmetric=0, n_other=0, n=None):
