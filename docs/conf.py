@@ -68,7 +68,9 @@ nitpick_ignore_regex = [
 
 html_theme = "sphinx_book_theme"
 html_title = "flatlib"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["flatlib_book.css"]     # the reader's view: see the files' comments
+html_js_files = ["flatlib_book.js"]
 html_theme_options = {
     "show_toc_level": 2,
     "navigation_with_keys": False,

@@ -52,7 +52,7 @@ BUILD_LOCK = threading.Lock()
 
 def _sources():
     yield ROOT / "README.md"
-    for pattern in ("docs/*.py", "docs/*.md", "docs/_ext/*.py", "docs/_templates/**/*",
+    for pattern in ("docs/*.py", "docs/*.md", "docs/_ext/*.py", "docs/_templates/**/*", "docs/_static/*",
                     "notebooks/*.ipynb", "notebooks/*.md", "flatlib/**/*.py", "figures/*.png",
                     "CONTRIBUTING.md"):
         yield from ROOT.glob(pattern)
@@ -70,7 +70,9 @@ def _book_is_current():
 def book():
     """build/book, (re)built with warnings as errors unless newer than every source."""
     with BUILD_LOCK:
-        if not _book_is_current():
+        # FLATLIB_BOOK_REUSE=1: test build/book as it is (when iterating on the tests themselves)
+        reuse = os.environ.get("FLATLIB_BOOK_REUSE") == "1" and (BOOK / "index.html").exists()
+        if not reuse and not _book_is_current():
             proc = subprocess.run(BUILD, cwd=ROOT, capture_output=True, text=True, timeout=900)
             assert proc.returncode == 0, (
                 "the book does not build with warnings as errors (make book):\n"
@@ -145,6 +147,115 @@ def test_scan_ignores_a_local_variable_shadowing_nothing(tmp_path):
     nb = _notebook(tmp_path, "from flatlib.flows import gradient_flow\nfl = gradient_flow(f, x)\n"
                              "fl.x_final, fl.f_values\n")
     assert flatlib_book.notebook_uses(nb) == ["flatlib.flows.gradient_flow"]
+
+
+# --------------------------------------------------------------------------- the reader's view
+def test_fold_a_cell_that_only_plots():
+    # catches: plotting code left in view (names bound by plotting calls, loops over axes)
+    src = ("fig, axes = plt.subplots(1, 2)\nt = np.linspace(0, 1, 50)\n"
+           "for ax, k in zip(axes, (1, 2)):\n    ax.plot(t, t ** k)\n    ax.set_title(f'k = {k}')\n"
+           "show(fig, '01_x')\n")
+    assert flatlib_book.classify_cell(src, used_later=set(), library={"max_variation"}) == (0, ("plotting",))
+
+
+def test_fold_only_the_checks_after_the_call_into_flatlib():
+    # catches: folding the call into flatlib, or leaving the checks in view
+    src = ("res = max_variation(f, x, 0.1)\nvals = [res.value]\n"
+           "print(f'{res.value:.4f}')\n# checks: the closed form\nassert abs(res.value - 0.1) < 1e-9\n"
+           "for v in vals:\n    assert v > 0\n")
+    split, kinds = flatlib_book.classify_cell(src, used_later=set(), library={"max_variation"})
+    # vals only feeds the checks: it is folded with them
+    assert src.splitlines()[split] == "vals = [res.value]" and kinds == ("checks", "printing")
+    split, _ = flatlib_book.classify_cell(src, used_later={"vals"}, library={"max_variation"})
+    assert src.splitlines()[split] == "print(f'{res.value:.4f}')"
+
+
+def test_never_fold_a_flatlib_call_or_a_value_used_later():
+    # catches: a call into flatlib hidden inside a print, or an assignment a later cell reads
+    lib = {"max_variation"}
+    assert flatlib_book.classify_cell("print(max_variation(f, x, 0.1).value)\nassert True\n",
+                                      library=lib) == (1, ("checks",))   # the print stays in view
+    # g is read by a later cell: it stays in view (and so does everything above it)
+    assert flatlib_book.classify_cell("fig, ax = plt.subplots()\ng = np.ones(3)\nax.plot(g)\n",
+                                      used_later={"g"}, library=lib) == (2, ("plotting",))
+    assert flatlib_book.classify_cell("fig, ax = plt.subplots()\ng = np.ones(3)\nax.plot(g)\n",
+                                      library=lib) == (0, ("plotting",))
+    # a cell that only prints stays as written (there is nothing to fold but the printing)
+    assert flatlib_book.classify_cell("print(1)\n", library=lib) == (None, ())
+
+
+def test_free_names_respect_comprehensions_loops_and_order():
+    free, bound = flatlib_book.free_names("y = [p for p in pts]\nfor k in range(3):\n"
+                                          "    lo, hi = k, k\n    print(lo, hi, z)\nw = y\n")
+    assert free == {"pts", "range", "print", "z"} and {"y", "k", "lo", "hi", "w"} <= bound
+
+
+_TAU = """Kendall tau with the gap over 12 nets  [bootstrap 95% interval]
+measure              raw, error gap    balanced, error gap
+fcirc_r1       +0.43 [+0.08, +0.78]   -0.03 [-0.43, +0.40]
+-fbar          -0.06 [-0.64, +0.40]   +0.12 [-0.41, +0.54]
+lambda_max     +0.52 [+0.13, +0.87]   +0.18 [-0.27, +0.63]
+"""
+
+
+def test_printed_table_with_spaces_inside_cells_and_a_title_line():
+    # catches: an interval split at its inner spaces, a title taken for the header
+    pieces = flatlib_book.split_printed_tables(_TAU)
+    assert [k for k, _ in pieces] == ["text", "table"]
+    assert pieces[0][1].startswith("Kendall tau")
+    header, rows = pieces[1][1]
+    assert header == ["measure", "raw, error gap", "balanced, error gap"]
+    assert rows[0] == ["fcirc_r1", "+0.43 [+0.08, +0.78]", "-0.03 [-0.43, +0.40]"]
+    assert len(rows) == 3
+
+
+def test_printed_table_single_space_header_and_single_space_columns():
+    # 01's table (header words one space apart) and 03's (numbers one space apart)
+    header, rows = flatlib_book.parse_text_table([
+        "       minimum lambda_max    f°(x,r)",
+        "        (1, 1)   2.000000   0.074037",
+        "      (2, 0.5)   4.250000   0.141892"])
+    assert header == ["minimum", "lambda_max", "f°(x,r)"] and rows[1] == ["(2, 0.5)", "4.250000", "0.141892"]
+    header, rows = flatlib_book.parse_text_table([
+        "  alpha    lam_max SAM 1-step  SAM exact",
+        "   0.01 10000.0001          0 5.0000e+01",
+        "    0.1   100.0100          0 5.0020e-01",
+        "      1     2.0000          0 1.0720e-02"])
+    assert header == ["alpha", "lam_max", "SAM 1-step", "SAM exact"]
+    assert rows[0] == ["0.01", "10000.0001", "0", "5.0000e+01"]
+
+
+def test_prose_and_check_lists_are_not_headed_tables():
+    # catches: prose lines read as a table; a list of checks given a header
+    prose = ["start: f <= 1e-20: True;  ||C|| = 38.1103;  λ_max = 42.8111",
+             "the flow keeps f constant and the charges decay to zero quickly",
+             "end (t = 25): ||C|| <= 1e-9: True; ||X||²+||Y||² = 17.8632;  λ_max = 13.5946"]
+    assert flatlib_book.parse_text_table(prose) is None
+    header, rows = flatlib_book.parse_text_table([
+        "PASS  every net reached the training loss threshold             stop_reason",
+        "PASS  no run diverged                                           stop_reason",
+        "PASS  lambda_max at the end <= 2/eta for every step size        "])
+    assert header is None and rows[2] == ["PASS", "lambda_max at the end <= 2/eta for every step size", ""]
+
+
+def test_package_overview_links_names_and_escapes_descriptions():
+    lines = flatlib_book.package_overview("flatlib", "Title line.\n\nModules\n-------\n"
+                                          "flatlib.spectral   Hessian |lambda| and ||x||_2\n"
+                                          "max_variation      f°(x, r) = sup_{||y-x|| <= r} |f(y) - f(x)|\n")
+    text = "\n".join(lines)
+    assert ".. rubric:: Modules" in text and ".. list-table::" in text
+    assert ":mod:`flatlib.spectral <flatlib.spectral>`" in text
+    assert ":func:`max_variation <flatlib.profiles.max_variation>`" in text
+    assert r"\|lambda\|" in text and r"sup\_{\|\|y-x\|\|" in text
+
+
+def test_landing_page_names():
+    assert flatlib_book._api_target("flatlib.max_variation(..., lipschitz=L)") == \
+        ("func", "flatlib.profiles.max_variation")
+    assert flatlib_book._api_target("flatlib/spectral.py") == ("mod", "flatlib.spectral")
+    assert flatlib_book._api_target("compare_flatness") == ("func", "flatlib.preorder.compare_flatness")
+    assert flatlib_book._api_target("figures/") is None      # a folder, not flatlib.figures
+    assert flatlib_book._api_target("make") is None
 
 
 # --------------------------------------------------------------------------- the built site
@@ -251,73 +362,194 @@ def server(book):
     srv.server_close()
 
 
-_IMAGES = "Array.from(document.images).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])"
 _TYPESET = ("(window.MathJax && MathJax.startup && MathJax.startup.promise) ? "
             "MathJax.startup.promise.then(() => 'typeset') : 'no MathJax'")
-# prose only: code cells, outputs and code spans may show a "$" legitimately
-_PROSE_DOLLARS = """(() => { const a = document.querySelector('article').cloneNode(true);
-  a.querySelectorAll('div.cell, pre, code, .highlight, mjx-container, script').forEach(e => e.remove());
-  return (a.innerText.match(/\\$/g) || []).length; })()"""
+
+
+def _pages():
+    """Every page of the book a reader reaches: the landing page, each notebook, the API
+    index, each module and each object page (named from the sources, before the build)."""
+    pages = ["index.html"] + [f"notebooks/{nb.stem}.html" for nb in NOTEBOOKS] + ["api/index.html"]
+    for modname in flatlib_book.public_modules():
+        pages.append(f"api/{modname}.html")
+        pages += [f"api/generated/{canon}.html" for _, canon in flatlib_book._members(modname)[0]]
+    return pages
+
+
+PAGES = _pages()
+# The one thing allowed to scroll sideways: source code (notebook input cells and docstring
+# examples), which is not wrapped, so that what is shown is what runs. Printed outputs,
+# tables and prose must fit their column.
+SCROLLABLE_BY_DESIGN = "source code (notebook inputs, docstring examples)"
+
+
+def _shot_name(page):
+    return page.removesuffix(".html").replace("/", "__") + ".png"
+
+
+def _open(browser, server, page):
+    browser.open(server + page)
+    typeset = browser.evaluate(_TYPESET, await_promise=True)
+    browser.evaluate("Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null)))",
+                     await_promise=True)
+    return typeset
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_browser_page(browser, server, page):
+    """One page in headless Chromium: rendered markup, tables, widths, images, math, names,
+    one search box; a screenshot of it in build/book-screenshots/."""
+    from browser_check import PAGE_REPORT
+
+    typeset = _open(browser, server, page)
+    if page == "index.html" or page.startswith("notebooks/"):
+        browser.screenshot_page(SHOTS / _shot_name(page))
+    else:
+        browser.screenshot(SHOTS / _shot_name(page))
+    r = browser.evaluate(PAGE_REPORT)
+    errors = browser.errors()
+    outside = [u for u in browser.requested_urls() if not u.startswith((server, "data:", "about:"))]
+    problems = []
+    if r["raw"]:
+        problems.append(f"unrendered markup ($, :role:, ``) in the text: {r['raw'][:5]}")
+    if r["ragged"]:
+        problems.append(f"table rows with another number of cells than the header: {r['ragged'][:5]}")
+    if r["overflowing"] or r["pageWide"]:
+        problems.append(f"wider than the column (only {SCROLLABLE_BY_DESIGN} may scroll): "
+                        f"{r['overflowing'][:5]}, page wider than the window: {r['pageWide']}")
+    broken = [i["src"] for i in r["images"] if not i["ok"]]
+    if broken:
+        problems.append(f"images not loaded: {broken}")
+    if r["math"]["errors"]:
+        problems.append(f"TeX errors: {r['math']['errors'][:5]}")
+    if r["math"]["sources"] and (typeset != "typeset" or not r["math"]["typeset"]):
+        problems.append(f"{r['math']['sources']} formulas, MathJax: {typeset}, {r['math']['typeset']} typeset")
+    if r["midword"]:
+        problems.append(f"names broken inside a word: {r['midword'][:5]}")
+    if r["searchBoxes"] != 1:
+        problems.append(f"{r['searchBoxes']} search boxes")
+    if r["nbval"] and page.startswith("notebooks/"):
+        problems.append("nbval markers shown")
+    if errors:
+        problems.append(f"browser errors: {errors[:5]}")
+    if outside:
+        problems.append(f"requests outside the book: {outside[:5]}")
+    assert not problems, f"{page}:\n  " + "\n  ".join(problems)
 
 
 def _readme_figures():
     return len(re.findall(r"!\[[^\]]*\]\(figures/[^)]+\.png\)", (ROOT / "README.md").read_text()))
 
 
-def _open(browser, server, page, shot):
-    browser.open(server + page)
-    typeset = browser.evaluate(_TYPESET, await_promise=True)
-    browser.evaluate("Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null)))",
-                     await_promise=True)
-    browser.screenshot(SHOTS / shot)
-    images = browser.evaluate(_IMAGES)
-    broken = [src for src, complete, width in images if not (complete and width > 0)]
-    assert not broken, f"{page}: images not loaded: {broken}"
-    errors = browser.errors()
-    assert not errors, f"{page}: {errors}"
-    outside = [u for u in browser.requested_urls() if not u.startswith((server, "data:", "about:"))]
-    assert not outside, f"{page} requested outside the book: {outside}"
-    return typeset, images
-
-
-def _math(browser, page):
-    n_math = browser.evaluate("document.querySelectorAll('mjx-container').length")
-    n_err = browser.evaluate("document.querySelectorAll('mjx-merror').length")
-    assert n_math > 0, f"{page}: no typeset math"
-    assert n_err == 0, f"{page}: {n_err} TeX errors"
-    assert browser.evaluate(_PROSE_DOLLARS) == 0, f"{page}: unrendered $...$ left in the prose"
-    return n_math
-
-
 def test_browser_landing_page(browser, server):
-    _, images = _open(browser, server, "index.html", "landing.png")
-    assert len(images) >= _readme_figures() > 0, "README figures missing from the landing page"
+    from browser_check import PAGE_REPORT
+
+    _open(browser, server, "index.html")
+    r = browser.evaluate(PAGE_REPORT)
+    figures = [i for i in r["images"] if i["inArticle"]]
+    assert len(figures) >= _readme_figures() > 0, "README figures missing from the landing page"
+    # figures as wide as the column (a two-column grid shrank 1200-px figures to 300 px)
+    column = browser.evaluate("document.querySelector('article').getBoundingClientRect().width")
+    small = [(i["src"], i["shown"]) for i in figures if i["shown"] < min(i["natural"], column) * 0.9]
+    assert not small, f"figures shrunk below the column width {column:.0f}px: {small}"
+    # each opens at full size: a link to the image itself
+    unlinked = [i["src"] for i in figures if not (i["link"] or "").endswith(i["src"].rsplit("/", 1)[-1])]
+    assert not unlinked, f"figures that do not open at full size: {unlinked}"
+    # notebook names and numbers, flatlib functions and modules link to their pages
+    links = dict()
+    for text, href in r["codeLinks"]:
+        links.setdefault(text, set()).add(href)
+    for nb in NOTEBOOKS:
+        for name in (nb.stem, nb.stem[:2]):
+            for href in links.get(name, ()):
+                assert href and href.endswith(f"/notebooks/{nb.stem}.html"), (name, href)
+    named = [t for t in links if t.startswith("flatlib.") and flatlib_book._api_target(t)]
+    assert len(named) >= 5, named
+    for text in named + [t for t in ("max_variation", "compare_flatness") if t in links]:
+        assert all(h and "/api/" in h for h in links[text]), (text, links[text])
+    assert sum(bool(links.get(nb.stem)) for nb in NOTEBOOKS) >= 3
+    # the README's $...$ math typeset in the book
+    assert r["math"]["typeset"] >= 20 and not r["math"]["errors"]
     titles = browser.evaluate("Array.from(document.querySelectorAll('nav a')).map(a => a.textContent)")
     assert any("API reference" in t for t in titles)
 
 
-def test_browser_notebook_page(browser, server):
-    nb = NOTEBOOKS[0]
+def test_browser_sidebar_numbers_the_notebooks(browser, server):
+    _open(browser, server, "index.html")
+    nav = browser.evaluate("Array.from(document.querySelectorAll('nav.bd-links a'))"
+                           ".map(a => [a.textContent.trim(), a.href])")
+    numbered = [(t, h) for t, h in nav if "/notebooks/" in h]
+    assert [h.rsplit("/", 1)[-1] for _, h in numbered] == [f"{nb.stem}.html" for nb in NOTEBOOKS]
+    for (text, _), nb in zip(numbered, NOTEBOOKS):
+        assert text.startswith(nb.stem.split("_", 1)[0] + " · "), text
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_browser_notebook_reader_view(browser, server, nb):
+    """Plotting and checking code folded, figures and printed results shown, figures open at
+    full size, printed tables as HTML tables."""
+    from browser_check import PAGE_REPORT
+
     page = f"notebooks/{nb.stem}.html"
-    typeset, images = _open(browser, server, page, "notebook.png")
-    assert typeset == "typeset", f"{page}: {typeset}"
+    _open(browser, server, page)
+    r = browser.evaluate(PAGE_REPORT)
     cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
     n_png = sum("image/png" in out.get("data", {}) for c in cells for out in c.get("outputs", []))
-    assert len(images) >= n_png > 0
-    _math(browser, page)
-    # the box of functions used, with working links, right under the title
-    hrefs = browser.evaluate("Array.from(document.querySelectorAll('.flatlib-functions-used a'))"
-                             ".map(a => a.href)")
-    assert any("/api/generated/flatlib.profiles.max_variation.html" in h for h in hrefs), hrefs
-    browser.evaluate("document.querySelector('img[src*=\"_images\"], .cell_output img').scrollIntoView()")
-    browser.screenshot(SHOTS / "notebook-figure.png")
+    figures = [i for i in r["images"] if i["inArticle"]]
+    assert len(figures) >= n_png > 0
+    assert r["folded"] >= 1, f"{page}: no code folded"
+    # every figure visible (not inside a closed toggle) and linked to itself
+    hidden = browser.evaluate("Array.from(document.querySelectorAll('article img'))"
+                              ".filter(i => i.closest('details:not([open])')).length")
+    assert hidden == 0, f"{page}: {hidden} figures folded away"
+    unlinked = [i["src"] for i in figures if not (i["link"] or "").endswith(i["src"].rsplit("/", 1)[-1])]
+    assert not unlinked, unlinked
+    # printed results are not folded either
+    folded_out = browser.evaluate("document.querySelectorAll('details:not([open]) .cell_output').length")
+    assert folded_out == 0, f"{page}: printed results folded away"
+    # and the folded code is still there, one click away
+    n_code = sum(c["cell_type"] == "code" for c in cells)
+    shown = browser.evaluate("document.querySelectorAll('article .cell_input').length")
+    assert shown == n_code, f"{page}: {shown} code cells for {n_code}"
+    # the "flatlib functions used" box, with working links, right under the title
+    hrefs = browser.evaluate("Array.from(document.querySelectorAll('.flatlib-functions-used a')).map(a => a.href)")
+    assert hrefs and all("/api/generated/flatlib." in h for h in hrefs), hrefs
 
 
-def test_browser_api_page(browser, server):
+def test_browser_printed_table_of_notebook_07(browser, server):
+    page = "notebooks/07_flatness_and_generalization.html"
+    _open(browser, server, page)
+    heads = browser.evaluate("Array.from(document.querySelectorAll('table.flatlib-printed-table'))"
+                             ".map(t => Array.from(t.querySelectorAll('th')).map(c => c.innerText.trim()))")
+    tau = [h for h in heads if "balanced, loss gap" in h]
+    assert tau == [["measure", "raw, error gap", "balanced, error gap", "raw, loss gap", "balanced, loss gap"]]
+    browser.screenshot_element(SHOTS / "07_tau_table.png", "Array.from(document.querySelectorAll("
+                               "'table.flatlib-printed-table')).find(t => t.innerText.includes('balanced, loss gap'))")
+
+
+@pytest.mark.parametrize("page", ["index.html", "notebooks/07_flatness_and_generalization.html"])
+def test_browser_narrow_screen(browser, server, page):
+    from browser_check import PAGE_REPORT
+
+    browser.resize(420, 900)
+    try:
+        _open(browser, server, page)
+        browser.screenshot(SHOTS / ("narrow-" + _shot_name(page)))
+        r = browser.evaluate(PAGE_REPORT)
+        search = browser.evaluate("Array.from(document.querySelectorAll('.search-button__button'))"
+                                  ".filter(e => e.offsetParent !== null).length")
+    finally:
+        browser.resize(1280, 900)
+    # on a phone a printed table of five columns may scroll sideways in its own box (the
+    # theme's scrollable table container); the page itself and every printed text may not
+    wide = [o for o in r["overflowing"] if not o.startswith("div.pst-scrollable-table-container")]
+    assert not r["pageWide"] and not wide, wide[:5]
+    assert search == 1, f"{search} search buttons on a narrow screen"
+
+
+def test_browser_api_page_example_and_backlinks(browser, server):
     page = "api/generated/flatlib.profiles.max_variation.html"
-    typeset, _ = _open(browser, server, page, "api.png")
-    assert typeset == "typeset", f"{page}: {typeset}"
-    _math(browser, page)
+    _open(browser, server, page)
     text = browser.evaluate("document.querySelector('article').innerText")
     assert ">>>" in text, "the example is not shown"
     back = browser.evaluate("Array.from(document.querySelectorAll('a')).map(a => a.href)"
