@@ -76,7 +76,7 @@ n_dense = 400                 # radii of the dense profile (generalized inverse)
 n_certify = 401               # grid points per axis of the certified bracket
 bump_width = 0.05             # width sigma of the narrow bump
 bump_distance = 0.8           # distance |c| of the bump's centre from x = 0
-bump_budgets = (10, 30, 100, 300, 700, 1000, 1500, 2000, 2500, 3000)   # budgets (max_evals) of the bracket
+bump_budgets = (10, 30, 100, 300, 700, 1000, 1500, 2000, 2500, 3000, 4000)   # budgets (max_evals) of the bracket
 flat_radii = (0.1, 1.0, 21)   # geomspace(*flat_radii): radii of the fit of exp(-1/t^2)
 osc_shift = 1.0               # position of the second minimum of the oscillating example
 osc_radii = (1e-8, 1e-1, 41)  # geomspace(*osc_radii): comparison grid of the oscillating example
@@ -109,7 +109,8 @@ def grad_f(z):
 
 
 points = [np.array(m, dtype=float) for m in minima]
-assert all(f(p) == 0.0 for p in points), "each point must be an exact minimum (xy = 1 in floating point)"
+assert all(f(p) == 0.0 for p in points), \
+    f"expected exact minima (xy = 1 in floating point), seen f = {[f(p) for p in points]}"
 labels = [f"({p[0]:.3g}, {p[1]:.3g})" for p in points]
 
 # %% [markdown]
@@ -134,14 +135,20 @@ for lab, lam, mv, ld in zip(labels, lam_max, mv_ball, ld_ball):
 
 # checks: the nearest point lies on {|f - f(x)| >= d} at distance f¯(x,d); the maximizer in the ball
 for p, mv, ld in zip(points, mv_ball, ld_ball):
-    assert abs(f(ld.nearest) - d_level) <= 1e-9 * d_level            # on the level set {f = d}
-    assert abs(np.linalg.norm(ld.nearest - p) - ld.value) <= 1e-9 * ld.value
-    assert np.linalg.norm(mv.argmax - p) <= r_ball * (1 + 1e-12)
-    assert abs(f(mv.argmax) - mv.value) <= 1e-12
+    assert abs(f(ld.nearest) - d_level) <= 1e-9 * d_level, \
+        f"{p}: expected the nearest point on {{f = {d_level}}} (1e-9), seen f = {f(ld.nearest)!r}"
+    assert abs(np.linalg.norm(ld.nearest - p) - ld.value) <= 1e-9 * ld.value, \
+        f"{p}: expected |nearest - x| = f¯ (1e-9), seen {np.linalg.norm(ld.nearest - p)!r} vs {ld.value!r}"
+    assert np.linalg.norm(mv.argmax - p) <= r_ball * (1 + 1e-12), \
+        f"{p}: expected the maximizer in the ball of radius {r_ball}, seen at distance {np.linalg.norm(mv.argmax - p)!r}"
+    assert abs(f(mv.argmax) - mv.value) <= 1e-12, \
+        f"{p}: expected f° attained at its maximizer (1e-12), seen f = {f(mv.argmax)!r} vs f° = {mv.value!r}"
 # the flatter minimum (smaller lambda_max) has the smaller f° and the larger f¯
 order_lam = np.argsort(lam_max)
-assert np.all(np.diff([mv_ball[i].value for i in order_lam]) > 0)
-assert np.all(np.diff([ld_ball[i].value for i in order_lam]) < 0)
+assert np.all(np.diff([mv_ball[i].value for i in order_lam]) > 0), \
+    f"expected f° increasing with lambda_max, seen {[mv_ball[i].value for i in order_lam]}"
+assert np.all(np.diff([ld_ball[i].value for i in order_lam]) < 0), \
+    f"expected f¯ decreasing with lambda_max, seen {[ld_ball[i].value for i in order_lam]}"
 
 # %%
 fig, ax = plt.subplots(figsize=(6.8, 6.0))
@@ -201,11 +208,12 @@ print(f"r = {r_ball}, grid {n_certify} x {n_certify}")
 print(f"{'minimum':>14} {'lower':>10} {'f°(x,r)':>10} {'upper':>10}")
 for lab, p, mv in zip(labels, points, mv_ball):
     p1, p2 = p
-    assert p1 - r_ball > 0 and p2 - r_ball > 0
+    assert p1 - r_ball > 0 and p2 - r_ball > 0, f"expected the ball inside the first quadrant, seen x = {p}, r = {r_ball}"
     L = max(abs((p1 + r_ball) * (p2 + r_ball) - 1), abs((p1 - r_ball) * (p2 - r_ball) - 1)) * (np.hypot(p1, p2) + r_ball)
     br = certified_max_variation(f_batch, p, r_ball, lipschitz=L, points_per_axis=n_certify, vectorized=True)
     print(f"{lab:>14} {br.lower:10.6f} {mv.value:10.6f} {br.upper:10.6f}")
-    assert br.lower <= mv.value * (1 + 1e-12) and mv.value <= br.upper   # the local search is inside
+    assert br.lower <= mv.value * (1 + 1e-12) and mv.value <= br.upper, \
+        f"{lab}: expected the local value inside the certified bracket, seen {br.lower!r} <= {mv.value!r} <= {br.upper!r}"
 
 # %% [markdown]
 # ## What "lower bound" means: a narrow bump
@@ -240,13 +248,18 @@ print(f"local search alone : f° >= {local_bump.value:.4f} (status: {local_bump.
 print(f"closed bracket     : value = {closed_bump.value:.4f} <= f° <= upper, attained at y = {xy(closed_bump.argmax)} "
       f"(status: {closed_bump.status})")
 print("certified: upper - value <= 1e-3 value:", bool(closed_bump.upper - closed_bump.value <= 1e-3 * closed_bump.value))
-assert local_bump.status == "local" and local_bump.upper is None
-assert abs(local_bump.value - 0.1) <= 1e-6                          # stuck on the slope
-assert closed_bump.status == "converged"
-assert closed_bump.value <= closed_bump.upper <= closed_bump.value * (1 + 1e-3)
-assert np.linalg.norm(closed_bump.argmax - x_bump) <= r_bump * (1 + 1e-12)
-assert abs(bump(closed_bump.argmax) - bump(x_bump) - closed_bump.value) <= 1e-12
-assert np.linalg.norm(closed_bump.argmax - c_bump) <= bump_width     # the top of the bump
+assert local_bump.status == "local" and local_bump.upper is None, \
+    f"expected a local value without bracket, seen status {local_bump.status!r}, upper {local_bump.upper!r}"
+assert abs(local_bump.value - 0.1) <= 1e-6, f"expected the local search stuck on the slope at 0.1 (1e-6), seen {local_bump.value!r}"
+assert closed_bump.status == "converged", f"expected a closed bracket, seen status {closed_bump.status!r}"
+assert closed_bump.value <= closed_bump.upper <= closed_bump.value * (1 + 1e-3), \
+    f"expected value <= upper <= value (1 + 1e-3), seen {closed_bump.value!r}, {closed_bump.upper!r}"
+assert np.linalg.norm(closed_bump.argmax - x_bump) <= r_bump * (1 + 1e-12), \
+    f"expected the maximizer in the unit ball, seen at distance {np.linalg.norm(closed_bump.argmax - x_bump)!r}"
+att = bump(closed_bump.argmax) - bump(x_bump)
+assert abs(att - closed_bump.value) <= 1e-12, f"expected the value attained (1e-12), seen {att!r} vs {closed_bump.value!r}"
+assert np.linalg.norm(closed_bump.argmax - c_bump) <= bump_width, \
+    f"expected the top of the bump (within σ of c), seen at distance {np.linalg.norm(closed_bump.argmax - c_bump):.3g}"
 
 # the same bracket under growing evaluation budgets: valid at every budget, closed at the last ones
 budget_runs = [max_variation(bump, x_bump, r_bump, vectorized=True, hess_bound=H_bump, rng=seed,
@@ -254,8 +267,11 @@ budget_runs = [max_variation(bump, x_bump, r_bump, vectorized=True, hess_bound=H
 ev = np.array([b.nfev for b in budget_runs])
 lo_b = np.array([b.value for b in budget_runs])
 up_b = np.array([b.upper for b in budget_runs])
-assert np.all(lo_b <= closed_bump.upper) and np.all(up_b >= closed_bump.value)   # brackets all intersect
-assert budget_runs[0].status == "budget" and budget_runs[-1].status == "converged"
+assert np.all(lo_b <= closed_bump.upper) and np.all(up_b >= closed_bump.value), \
+    f"expected every bracket to intersect the closed one, seen lower {lo_b.tolist()}, upper {up_b.tolist()}"
+statuses = [b.status for b in budget_runs]
+assert statuses[0] == "budget" and statuses[-1] == "converged", \
+    f"expected 'budget' at the smallest budget and 'converged' at the largest, seen {statuses}"
 
 # %%
 fig, axs = plt.subplots(1, 2, figsize=(11, 4.6))
@@ -319,17 +335,18 @@ print(f"{'minimum':>14} {'order':>7} {'constant':>9} {'lam_max/2':>9} {'rational
 for lab, lam, fo in zip(labels, lam_max, fits):
     print(f"{lab:>14} {fo.order:7.4f} {fo.constant:9.4f} {lam / 2:9.4f} {str(fo.order_rational):>8} "
           f"{fo.constant_at_rational:7.4f}")
-    assert abs(fo.order - 2.0) <= 5e-3
-    assert abs(fo.constant / (lam / 2) - 1.0) <= 2e-2
-    assert fo.order_rational == 2
-    assert abs(fo.constant_at_rational / (lam / 2) - 1.0) <= 1e-3
+    assert abs(fo.order - 2.0) <= 5e-3, f"{lab}: expected order 2 (5e-3), seen {fo.order!r}"
+    assert abs(fo.constant / (lam / 2) - 1.0) <= 2e-2, f"{lab}: expected constant lambda_max/2 = {lam / 2:.6g} (2e-2), seen {fo.constant!r}"
+    assert fo.order_rational == 2, f"{lab}: expected rational order 2, seen {fo.order_rational!r}"
+    assert abs(fo.constant_at_rational / (lam / 2) - 1.0) <= 1e-3, \
+        f"{lab}: expected the constant at order 2 = {lam / 2:.6g} (1e-3), seen {fo.constant_at_rational!r}"
 
 # the eventual preorder on the grid: the balanced minimum is the flattest
 signs = {(i, j): compare_flatness(f, points[i], points[j], radii=radii_fit, grad=grad_f, rng=seed).sign
          for i in range(3) for j in range(i + 1, 3)}
 for (i, j), sgn in signs.items():
     print(f"compare_flatness({labels[i]}, {labels[j]}, eventual): sign = {sgn}")
-assert signs == {(0, 1): -1, (0, 2): -1, (1, 2): -1}
+assert signs == {(0, 1): -1, (0, 2): -1, (1, 2): -1}, f"expected every sign -1 (the smaller lambda_max flatter), seen {signs}"
 
 # %%
 r_plot = np.geomspace(1e-4, 1.0, 80 if not fast else 30)
@@ -376,7 +393,7 @@ show(fig, "01_profiles_loglog")
 
 # %%
 xd = np.array(duality_point, dtype=float)
-assert f(xd) == 0.0
+assert f(xd) == 0.0, f"expected an exact minimum, seen f = {f(xd)!r}"
 c_xd = 0.5 * (xd[0] ** 2 + xd[1] ** 2)
 deltas = np.geomspace(*level_range, n_levels)
 t0 = time.perf_counter()
@@ -384,7 +401,8 @@ ld = level_distance(f, xd, deltas, grad=grad_f, rng=seed)
 t_ld = time.perf_counter() - t0
 r_dense = np.geomspace(level_range[0] ** 0.5 / 10, 1.0, n_dense)
 p_dense = max_variation(f, xd, r_dense, grad=grad_f, rng=seed).value
-assert np.all(np.diff(p_dense) > 0) and p_dense[0] < deltas[0] <= deltas[-1] <= p_dense[-1]
+assert np.all(np.diff(p_dense) > 0) and p_dense[0] < deltas[0] <= deltas[-1] <= p_dense[-1], \
+    f"expected an increasing dense profile covering [{deltas[0]:g}, {deltas[-1]:g}], seen [{p_dense[0]:g}, {p_dense[-1]:g}]"
 
 
 def generalized_inverse(radii, profile, d):
@@ -407,11 +425,12 @@ for d, v, l in zip(deltas, ld.value, lead):
     print(f"{d:9.3e} {v:12.6e} {l:12.6e}")
 print("f¯ = generalized inverse of the dense f° to 1e-4:", bool(gap_inverse <= 1e-4))
 print("f°(x, f¯(x,d)) = d to 1e-7 (relative):", bool(np.all(gap_identity <= 1e-7)))
-assert gap_inverse <= 1e-4
-assert np.all(gap_identity <= 1e-7)
-assert np.all(np.abs(back - deltas) <= 1e-7)            # absolute, as stated in the paper summary
-assert abs(ld.value[0] / lead[0] - 1.0) <= 1e-3
-assert np.all([abs(f(q) - d) <= 1e-9 * d for q, d in zip(ld.nearest, deltas)])
+assert gap_inverse <= 1e-4, f"expected f¯ = generalized inverse to 1e-4, seen {gap_inverse:.1e}"
+assert np.all(gap_identity <= 1e-7), f"expected f°(x, f¯(x, d)) = d to 1e-7 relative, seen {gap_identity.max():.1e}"
+assert np.all(np.abs(back - deltas) <= 1e-7), f"expected f°(x, f¯(x, d)) = d to 1e-7 absolute, seen {np.abs(back - deltas).max():.1e}"
+assert abs(ld.value[0] / lead[0] - 1.0) <= 1e-3, f"expected f¯ sqrt(c/d) = 1 at the smallest d (1e-3), seen {ld.value[0] / lead[0]!r}"
+lvl_err = max(abs(f(q) - d) / d for q, d in zip(ld.nearest, deltas))
+assert lvl_err <= 1e-9, f"expected the nearest points on their level sets (1e-9 relative), seen {lvl_err:.1e}"
 
 # %%
 fig, axs = plt.subplots(1, 2, figsize=(10, 4.2))
@@ -424,12 +443,13 @@ ax.set_ylabel("distance")
 ax.set_title(r"(c) duality at $x=(2,\frac{1}{2})$: $\bar f$ is the inverse of $f^\circ$")
 ax.legend(fontsize=8)
 ax = axs[1]
-ax.loglog(deltas, np.maximum(gap_identity, 1e-17) / 1e-7, "o-", color="tab:red", ms=4,
-          label=r"$|f^\circ(x,\bar f(x,d))-d|\,/\,d$, divided by its tolerance $10^{-7}$")
-ax.loglog(deltas, np.maximum(np.abs(inv / ld.value - 1.0), 1e-17) / 1e-4, "s-", color="tab:blue", ms=4,
+# relative errors below 1e-12 are round-off (f° and f¯ are computed to about 1e-15): drawn at 1e-12
+ax.loglog(deltas, np.maximum(gap_identity, 1e-12) / 1e-7, "o-", color="tab:red", ms=4,
+          label=r"$|f^\circ(x,\bar f(x,d))-d|\,/\,d$ (below $10^{-12}$: at $10^{-12}$), divided by its tolerance $10^{-7}$")
+ax.loglog(deltas, np.maximum(np.abs(inv / ld.value - 1.0), 1e-12) / 1e-4, "s-", color="tab:blue", ms=4,
           label=r"$|\mathrm{inverse}/\bar f-1|$ (%d radii), divided by its tolerance $10^{-4}$" % n_dense)
 ax.axhline(1.0, color="k", lw=1.0, ls="--", label="tolerance (both checks pass below this line)")
-ax.set_ylim(1e-10, 1e4)
+ax.set_ylim(3e-9, 1e4)
 ax.set_xlabel("level gap $d$")
 ax.set_ylabel("relative error / tolerance")
 ax.set_title("(c') checks of the duality")
@@ -439,7 +459,7 @@ show(fig, "01_duality")
 # %% [markdown]
 # *What to see:* `level_distance` (circles) sits on the generalized inverse of the dense profile and on
 # $(d/c)^{1/2}$ at small $d$; on the right both errors, each divided by its own tolerance, stay well
-# below 1.
+# below 1 (relative errors below $10^{-12}$, round-off, are drawn at $10^{-12}$).
 
 # %% [markdown]
 # ## One-dimensional profiles: orders 2, 1 and 4
@@ -467,9 +487,12 @@ for name, (fn, fvec, a_true) in one_d.items():
     lev = level_distance(fn, [0.0], d1, rng=seed).value
     res1[name] = (prof, lev, fo)
     print(f"{name:>4} {fo.order:7.4f} {fo.constant:9.4f} {str(fo.order_rational):>8}")
-    assert fo.order_rational == a_true and abs(fo.order - a_true) <= 1e-6 and abs(fo.constant - 1) <= 1e-6
-    assert np.allclose(prof, brute, rtol=1e-12, atol=0)
-    assert np.allclose(lev, d1 ** (1.0 / a_true), rtol=1e-9, atol=0)
+    assert fo.order_rational == a_true and abs(fo.order - a_true) <= 1e-6 and abs(fo.constant - 1) <= 1e-6, \
+        f"{name}: expected order {a_true} and constant 1 (1e-6), seen {fo.order!r}, {fo.constant!r}, rational {fo.order_rational!r}"
+    assert np.allclose(prof, brute, rtol=1e-12, atol=0), \
+        f"{name}: expected the brute-force profile (1e-12), seen {np.max(np.abs(prof / brute - 1)):.1e}"
+    assert np.allclose(lev, d1 ** (1.0 / a_true), rtol=1e-9, atol=0), \
+        f"{name}: expected f¯ = d^(1/{a_true}) (1e-9), seen {np.max(np.abs(lev / d1 ** (1.0 / a_true) - 1)):.1e}"
 
 # %%
 fig, axs = plt.subplots(1, 2, figsize=(10, 4.0))
@@ -518,10 +541,13 @@ print(f"flatness_order of exp(-1/t^2) at 0 on {r_flat.size} radii in [{r_flat[0]
       f"settled: {fo_flat.settled}, rational order: {fo_flat.order_rational}")
 print(f"local slopes from {fo_flat.local_slopes.min():.2f} (near r = {r_flat[-1]:g}) "
       f"to {fo_flat.local_slopes.max():.1f} (near r = {r_flat[0]:g}); 2/r^2 at r = {r_flat[0]:g}: {2 / r_flat[0] ** 2:.0f}")
-assert not fo_flat.settled and fo_flat.order_rational is None
-assert np.allclose(fo_flat.values, np.exp(-1.0 / r_flat ** 2), rtol=1e-12, atol=0)   # the closed form
-assert np.allclose(np.sort(fo_flat.local_slopes), np.sort(slopes_exact), rtol=1e-9, atol=0)
-assert fo_flat.local_slopes.max() > 100                            # steeper than any order one would fit
+assert not fo_flat.settled and fo_flat.order_rational is None, \
+    f"expected no settled order, seen settled={fo_flat.settled}, rational {fo_flat.order_rational!r}"
+assert np.allclose(fo_flat.values, np.exp(-1.0 / r_flat ** 2), rtol=1e-12, atol=0), \
+    f"expected the closed form exp(-1/r²) (1e-12), seen {np.max(np.abs(fo_flat.values / np.exp(-1.0 / r_flat ** 2) - 1)):.1e}"
+assert np.allclose(np.sort(fo_flat.local_slopes), np.sort(slopes_exact), rtol=1e-9, atol=0), \
+    f"expected the exact local slopes (1e-9), seen {np.max(np.abs(np.sort(fo_flat.local_slopes) / np.sort(slopes_exact) - 1)):.1e}"
+assert fo_flat.local_slopes.max() > 100, f"expected slopes above 100, seen max {fo_flat.local_slopes.max():.1f}"
 
 
 # %% [markdown]
@@ -579,23 +605,30 @@ print("sign changes of ratio - 1 on the grid:", crossings)
 # closed forms and brute force over [-r, r]
 prof0 = r_osc ** 2 * (2.0 + np.sin(np.log(r_osc)))
 profT = r_osc ** 2 * (2.0 - np.sin(np.log(r_osc)))
-assert cmp_ev.sign is None
-assert np.allclose(cmp_ev.profile_x, prof0, rtol=1e-12, atol=0)
-assert np.allclose(cmp_ev.profile_y, profT, rtol=1e-6, atol=0)
+assert cmp_ev.sign is None, f"expected incomparable (None), seen sign {cmp_ev.sign!r}"
+assert np.allclose(cmp_ev.profile_x, prof0, rtol=1e-12, atol=0), \
+    f"expected the closed form at 0 (1e-12), seen {np.max(np.abs(cmp_ev.profile_x / prof0 - 1)):.1e}"
+assert np.allclose(cmp_ev.profile_y, profT, rtol=1e-6, atol=0), \
+    f"expected the closed form at T (1e-6), seen {np.max(np.abs(cmp_ev.profile_y / profT - 1)):.1e}"
 r_chk = r_osc[::8]
 brute0 = [np.max(F_vec(np.linspace(-r, r, 401))) for r in r_chk]
 bruteT = [np.max(F_vec(osc_shift + np.linspace(-r, r, 401))) for r in r_chk]
-assert np.allclose(cmp_ev.profile_x[::8], brute0, rtol=1e-12, atol=0)
-assert np.allclose(cmp_ev.profile_y[::8], bruteT, rtol=1e-6, atol=0)   # rounding of T + u, see above
-assert crossings == int(np.floor(-np.log(r_osc[0]) / np.pi)) - int(np.floor(-np.log(r_osc[-1]) / np.pi))
+assert np.allclose(cmp_ev.profile_x[::8], brute0, rtol=1e-12, atol=0), \
+    f"expected the brute force at 0 (1e-12), seen {np.max(np.abs(cmp_ev.profile_x[::8] / brute0 - 1)):.1e}"
+assert np.allclose(cmp_ev.profile_y[::8], bruteT, rtol=1e-6, atol=0), \
+    f"expected the brute force at T (1e-6, the rounding of T + u), seen {np.max(np.abs(cmp_ev.profile_y[::8] / bruteT - 1)):.1e}"
+n_cross = int(np.floor(-np.log(r_osc[0]) / np.pi)) - int(np.floor(-np.log(r_osc[-1]) / np.pi))
+assert crossings == n_cross, f"expected {n_cross} sign changes (one per r = e^(-kπ)), seen {crossings}"
 
 # the order fit still says 2, but the local slopes never settle (they sweep 2 -+ 1/sqrt(3))
 fo_osc = flatness_order(F_osc, [0.0], radii=r_osc, grad=dF_osc, rng=seed)
 print(f"flatness_order at 0: fitted order {fo_osc.order:.2f}; local slopes from "
       f"{fo_osc.local_slopes.min():.2f} to {fo_osc.local_slopes.max():.2f}; settled: {fo_osc.settled}")
-assert not fo_osc.settled and fo_osc.order_rational is None
-assert abs(fo_osc.order - 2.0) <= 0.05
-assert fo_osc.local_slopes.min() < 1.5 and fo_osc.local_slopes.max() > 2.5
+assert not fo_osc.settled and fo_osc.order_rational is None, \
+    f"expected no settled order, seen settled={fo_osc.settled}, rational {fo_osc.order_rational!r}"
+assert abs(fo_osc.order - 2.0) <= 0.05, f"expected a fitted order 2 (0.05), seen {fo_osc.order!r}"
+assert fo_osc.local_slopes.min() < 1.5 and fo_osc.local_slopes.max() > 2.5, \
+    f"expected local slopes below 1.5 and above 2.5, seen [{fo_osc.local_slopes.min():.3f}, {fo_osc.local_slopes.max():.3f}]"
 
 # the asymptotic variant: the ratio at the smallest radius follows the phase there (3 or 1/3),
 # and flatlib declines to read a limit that does not exist
@@ -605,8 +638,9 @@ for k in (7, 9):
     ca = compare_flatness(F_osc, [0.0], [osc_shift], mode="asymptotic", radii=grid, grad=dF_osc, rng=seed)
     print(f"asymptotic mode, smallest radius e^(-{k}pi/2) = {r_small:.3e}: sign = {ca.sign}, "
           f"ratio there {ca.ratio[0]:.4f}")
-    assert ca.sign is None
-    assert abs(ca.ratio[0] - (3.0 if k == 7 else 1.0 / 3.0)) <= 1e-6
+    assert ca.sign is None, f"k = {k}: expected no asymptotic sign, seen {ca.sign!r}"
+    assert abs(ca.ratio[0] - (3.0 if k == 7 else 1.0 / 3.0)) <= 1e-6, \
+        f"k = {k}: expected the ratio {3.0 if k == 7 else 1.0 / 3.0:.6f} at the smallest radius (1e-6), seen {ca.ratio[0]!r}"
 
 # %%
 r_dense_osc = np.geomspace(osc_radii[0], osc_radii[1], 600 if not fast else 150)
