@@ -9,6 +9,7 @@ r"""Rank correlation of a measure with the generalization gap: Kendall's τ, ove
   axis; within a group only hyperparameter ``i`` varies, and ``ψ_i`` is the mean over the
   groups of τ(measure, gap) within the group.  ``Ψ`` is the mean of ``ψ_i`` over the axes.
   ``ψ_i > 0``: changing hyperparameter ``i`` moves the measure and the gap the same way.
+  A group whose gap is constant is left out; one whose measure is constant counts as τ = 0.
 * :func:`within_group_tau`: τ inside each group of a labelling (e.g. each width), with
   bootstrap intervals.
 
@@ -87,10 +88,14 @@ def kendall_tau_ci(measure, gap, n_boot=1000, rng=0, level=0.95):
 
 
 def _tau(x, y):
+    """τ-b within a group: ``nan`` (group dropped) when the gap is constant (nothing to rank),
+    ``0`` when only the measure is constant (it ranks nothing)."""
     from scipy.stats import kendalltau
 
-    if np.all(x == x[0]) or np.all(y == y[0]):
+    if np.all(y == y[0]):
         return float("nan")
+    if np.all(x == x[0]):
+        return 0.0
     return float(kendalltau(x, y).statistic)
 
 
