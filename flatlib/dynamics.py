@@ -142,27 +142,24 @@ def _run(update, x0, n_steps, *, blowup, record_every):
     diverged = converged = False
     msg = f"completed {n_steps} steps"
     last_recorded = True
-    for k in range(n_steps):
-        with np.errstate(over="ignore", invalid="ignore"):
-            try:
-                x_new, dt, done, why = update(k, x)
-            except (FloatingPointError, OverflowError):   # pragma: no cover - guarded below
-                x_new, dt, done, why = None, 0.0, False, ""
-        if done:
-            converged = True
-            msg = why
-            break
-        if x_new is None or not np.all(np.isfinite(x_new)) or np.linalg.norm(x_new) > b:
-            diverged = True
-            msg = (f"diverged at step {k + 1}: ||x|| exceeded blowup={b:.3g} or became non-finite; "
-                   "trajectory truncated")
-            break
-        x = x_new
-        t += dt
-        last_recorded = (k + 1) % record_every == 0
-        if last_recorded:
-            T.append(t)
-            X.append(x.copy())
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(n_steps):
+            x_new, dt, done, why = update(k, x)
+            if done:
+                converged = True
+                msg = why
+                break
+            if x_new is None or not np.isfinite(x_new).all() or np.linalg.norm(x_new) > b:
+                diverged = True
+                msg = (f"diverged at step {k + 1}: ||x|| exceeded blowup={b:.3g} or became non-finite; "
+                       "trajectory truncated")
+                break
+            x = x_new
+            t += dt
+            last_recorded = (k + 1) % record_every == 0
+            if last_recorded:
+                T.append(t)
+                X.append(x.copy())
     if not last_recorded:
         T.append(t)
         X.append(x.copy())
@@ -180,8 +177,7 @@ class _Grad:
         self.n = n
 
     def __call__(self, y, strict=False):
-        with np.errstate(over="ignore", invalid="ignore"):
-            g = np.asarray(self.v.g(y), dtype=float)
+        g = np.asarray(self.v.g(y), dtype=float)
         self.v.ncalls += 1
         if g.shape != (self.n,):
             g = g.reshape(-1) if g.size == self.n else g

@@ -116,8 +116,16 @@ def _chain(Ws, i, j):
 
 
 def _left_right(Ws):
+    """Left factors ``A_l = W_L ⋯ W_{l+1}`` and right factors ``B_l = W_{l-1} ⋯ W_1`` (0-based
+    lists), by one sweep in each direction."""
     L = len(Ws)
-    return [_chain(Ws, l + 1, L) for l in range(L)], [_chain(Ws, 0, l) for l in range(L)]
+    B = [np.eye(Ws[0].shape[1])]
+    for l in range(L - 1):
+        B.append(Ws[l] @ B[-1])
+    A = [np.eye(Ws[-1].shape[0])]
+    for l in range(L - 1, 0, -1):
+        A.append(A[-1] @ Ws[l])
+    return A[::-1], B
 
 
 class DeepFactorization(Problem):
@@ -207,14 +215,19 @@ class DeepFactorization(Problem):
         return [z[self.offsets[l]:self.offsets[l + 1]].reshape(self.shapes[l]) for l in range(self.depth)]
 
     def _state(self, z):
-        z = as_point(z, "x", n=self.n)
-        if self._cache is not None and np.array_equal(self._cache[0], z):
+        if (type(z) is np.ndarray and z.dtype == np.float64 and z.shape == (self.n,)
+                and np.isfinite(z).all()):
+            z = z.copy()                                   # fast path: a valid flat vector
+        else:
+            z = as_point(z, "x", n=self.n)
+        key = z.tobytes()
+        if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         Ws = [z[self.offsets[l]:self.offsets[l + 1]].reshape(self.shapes[l]) for l in range(self.depth)]
         A, B = _left_right(Ws)
         P = A[0] @ Ws[0]
         st = (Ws, A, B, P - self.M)
-        self._cache = (z.copy(), st)
+        self._cache = (key, st)
         return st
 
     # ---------------------------------------------------------------- the loss
@@ -284,8 +297,10 @@ class DeepFactorization(Problem):
         if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 0 <= k < m * n:
             raise ValueError(f"k must be an integer in [0, {m * n}), got {k!r}")
         i, j = divmod(int(k), n)
-        rij = R[i, j]
-        return np.concatenate([rij * np.outer(A[l][i, :], B[l][:, j]).ravel() for l in range(self.depth)])
+        out = np.empty(self.n)
+        for l in range(self.depth):
+            out[self.offsets[l]:self.offsets[l + 1]] = (R[i, j] * A[l][i, :, None] * B[l][None, :, j]).ravel()
+        return out
 
     def charges(self, z):
         r"""The conserved matrices ``C_l = W_{l+1}ᵀ W_{l+1} - W_l W_lᵀ``, ``l = 1..L-1``
