@@ -593,15 +593,20 @@ def hutchpp(hvp, x, n_hvp=99, *, n=None, batched=False, rng=None):
     return TraceResult(head + tail, se, op.n_hvp, "hutch++")
 
 
-def deflated_hutchinson(hvp, x, n_probes, eig, *, n=None, batched=False, rng=None):
-    r"""Trace with the Krylov space of a Lanczos run deflated: ``tr T + Hutchinson(PHP)``.
+def deflated_hutchinson(hvp, x, n_probes, eig=None, *, n_lanczos=None, n=None, batched=False, rng=None):
+    r"""Trace with a Krylov space deflated: ``tr T + Hutchinson(PHP)``.
 
-    ``eig`` is a :class:`TopKResult` of :func:`hessian_topk` on the same ``hvp`` and
-    ``x``; its basis ``V`` (``n × j``) and ``T = VᵀHV`` are reused, so
-    ``tr H = tr T + tr(PHP)``, ``P = I − VVᵀ``, with the remainder estimated from
+    With an orthonormal basis ``V`` (``n × j``) of a Krylov space and ``T = VᵀHV``,
+    ``tr H = tr T + tr(PHP)``, ``P = I − VVᵀ``; the remainder is estimated from
     ``n_probes`` projected Rademacher probes.  Unbiased (``V`` does not depend on the
-    probes); the variance is Hutchinson's with ``H`` replaced by ``PHP``, which lacks
-    the top eigenvalues.  ``n_hvp`` of the result counts the Lanczos products too.
+    probes); the variance is Hutchinson's with ``H`` replaced by ``PHP``, which lacks the
+    top of the spectrum that Lanczos finds first.  Against Hutch++ the low-rank part
+    costs one product per basis vector instead of two (``T`` comes with the recurrence).
+
+    The basis is either the one of a :func:`hessian_topk` run already made on the same
+    ``hvp`` and ``x`` (``eig``: the top-k computation is reused), or ``n_lanczos`` fresh
+    Lanczos steps from a Rademacher vector.  ``n_hvp`` of the result counts every product,
+    the Lanczos ones included.
 
     Parameters
     ----------
@@ -609,34 +614,51 @@ def deflated_hutchinson(hvp, x, n_probes, eig, *, n=None, batched=False, rng=Non
         As in :func:`hessian_topk`.
     n_probes : int
         Probes (``>= 2``).
-    eig : TopKResult
+    eig : TopKResult, optional
+    n_lanczos : int, optional
+        Lanczos steps when ``eig`` is not given (default ``n_probes``).
 
     Examples
     --------
+    Ten large eigenvalues over a bulk in ``[0, 1]``: deflating them leaves a small variance.
+
     >>> import numpy as np
     >>> rng = np.random.default_rng(1)
     >>> U = np.linalg.qr(rng.standard_normal((300, 300)))[0]
     >>> lam = np.r_[100.0 * np.arange(10, 0, -1), rng.uniform(0, 1, 290)]
     >>> H = (U * lam) @ U.T
     >>> op = lambda x, V: H @ V
+    >>> est = deflated_hutchinson(op, np.zeros(300), 20, n_lanczos=20, batched=True)
+    >>> bool(abs(est.value - lam.sum()) < 0.01 * lam.sum()), est.n_hvp
+    (True, 40)
     >>> eig = hessian_topk(op, np.zeros(300), k=10, tol=1e-6, batched=True)
     >>> est = deflated_hutchinson(op, np.zeros(300), 20, eig, batched=True)
     >>> bool(abs(est.value - lam.sum()) < 0.01 * lam.sum()), est.n_hvp == eig.n_hvp + 20
     (True, True)
     """
     op = _operator(hvp, x, n, batched)
-    if not isinstance(eig, TopKResult) or eig.basis is None:
-        raise TypeError("eig must be a TopKResult of hessian_topk")
-    if eig.basis.shape[0] != op.d:
-        raise ValueError(f"eig was computed in dimension {eig.basis.shape[0]}, not n = {op.d}")
     g = as_positive_int(n_probes, "n_probes")
     if g < 2:
         raise ValueError(f"n_probes must be >= 2, got {g}")
     gen = as_rng(rng)
-    V = np.ascontiguousarray(eig.basis)
-    head = float(np.trace(eig.projected))
+    if eig is not None:
+        if n_lanczos is not None:
+            raise ValueError("give eig or n_lanczos, not both")
+        if not isinstance(eig, TopKResult) or eig.basis is None:
+            raise TypeError("eig must be a TopKResult of hessian_topk")
+        if eig.basis.shape[0] != op.d:
+            raise ValueError(f"eig was computed in dimension {eig.basis.shape[0]}, not n = {op.d}")
+        V = np.ascontiguousarray(eig.basis)
+        head = float(np.trace(eig.projected))
+        before = eig.n_hvp + eig.n_hvp_verify
+    else:
+        steps = g if n_lanczos is None else as_positive_int(n_lanczos, "n_lanczos")
+        bases, alpha, _, length = _lanczos_runs(op, _rademacher(gen, (op.d, 1)), min(steps, op.d))
+        V = np.ascontiguousarray(bases[0, :length[0]].T)
+        head = float(alpha[0, :length[0]].sum())
+        before = 0
     tail, se, _ = _probe_mean(op, _rademacher(gen, (op.d, g)), project=V)
-    return TraceResult(head + tail, se, op.n_hvp + eig.n_hvp + eig.n_hvp_verify, "lanczos-deflated")
+    return TraceResult(head + tail, se, op.n_hvp + before, "lanczos-deflated")
 
 
 def hessian_diagonal(hvp, x, *, n=None, batched=False, block=256, index=None):
@@ -738,11 +760,26 @@ def spectral_density(hvp, x, *, n_steps=100, n_vectors=1, n=None, batched=False,
     op = _operator(hvp, x, n, batched)
     m = as_positive_int(n_steps, "n_steps")
     s = as_positive_int(n_vectors, "n_vectors")
-    m = min(m, op.d)
     gen = as_rng(rng)
-    U = _rademacher(gen, (op.d, s)) / np.sqrt(op.d)
-    bases = np.empty((s, m, op.d))
-    bases[:, 0, :] = U.T
+    _, alpha, beta, length = _lanczos_runs(op, _rademacher(gen, (op.d, s)), min(m, op.d))
+    nodes, weights = [], []
+    for i in range(s):
+        L = length[i]
+        T = np.diag(alpha[i, :L]) + np.diag(beta[i, :L - 1], 1) + np.diag(beta[i, :L - 1], -1)
+        th, S = np.linalg.eigh(T)
+        nodes.append(th)
+        weights.append(S[0] ** 2)
+    return DensityResult(nodes, weights, op.n_hvp, min(m, op.d), s)
+
+
+def _lanczos_runs(op, U, m):
+    """``s = U.shape[1]`` independent Lanczos runs of ``m`` steps (full reorthogonalization),
+    in lockstep (one operator call per step); each run starts at its normalized column of ``U``
+    and stops early at an invariant subspace.  Returns the bases ``(s, m, d)``, the diagonals
+    ``alpha``, off-diagonals ``beta`` (``(s, m)``) and the lengths."""
+    d, s = U.shape
+    bases = np.empty((s, m, d))
+    bases[:, 0, :] = (U / np.linalg.norm(U, axis=0)).T
     alpha = np.zeros((s, m))
     beta = np.zeros((s, m))
     length = np.zeros(s, dtype=int)
@@ -765,14 +802,7 @@ def spectral_density(hvp, x, *, n_steps=100, n_vectors=1, n=None, batched=False,
                 bases[i, j + 1] = w / bn
                 still.append(i)
         active = still
-    nodes, weights = [], []
-    for i in range(s):
-        L = length[i]
-        T = np.diag(alpha[i, :L]) + np.diag(beta[i, :L - 1], 1) + np.diag(beta[i, :L - 1], -1)
-        th, S = np.linalg.eigh(T)
-        nodes.append(th)
-        weights.append(S[0] ** 2)
-    return DensityResult(nodes, weights, op.n_hvp, m, s)
+    return bases, alpha, beta, length
 
 
 def wasserstein1(a, a_weights=None, b=None, b_weights=None):
@@ -967,7 +997,11 @@ def block_measures(hvp, x, blocks, *, f=None, grad=None, radius=None, batched=Fa
     out = {}
     for name, index in blocks.items():
         idx = _as_index(index, d, f"blocks[{name!r}]")
-        hb = block_hvp(hvp, idx, d, batched=batched)
+        full = block_hvp(hvp, idx, d, batched=batched)
+
+        def hb(_u, U, full=full):          # the block operator at the point x
+            return full(x, U)
+
         z = np.zeros(idx.size)
         top = hessian_topk(hb, z, k=1, tol=tol, rng=gen, batched=True)
         n_used = top.n_hvp
