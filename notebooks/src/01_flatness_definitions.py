@@ -1,6 +1,23 @@
 # %% [markdown]
 # # Two dual ways to measure flatness
 #
+# > **What the paper says** (its abstract): flatness is measured by the "maximal variation around
+# > a point" and by the "distance to neighboring level sets". The precise statements used here are
+# > this companion's reading of it:
+# > $f^\circ(x,r)=\sup_{\lVert y-x\rVert\le r}\lvert f(y)-f(x)\rvert$ and $\bar f(x,d)$ are
+# > generalized inverses of each other; $x$ is at least as flat as $y$ when
+# > $f^\circ(x,r)\le f^\circ(y,r)$ for all small $r$; for $f$ definable in a polynomially bounded
+# > structure, $f^\circ(x,r)=c\,r^a+o(r^a)$ (the flatness order and constant).
+# >
+# > **What this notebook adds** (not in the abstract): a certified bracket of $f^\circ$, where a
+# > local search can miss a narrow bump; the asymptotic variant of the preorder; $e^{-1/t^2}$,
+# > definable but without an order; two non-definable profiles that cross infinitely often, for
+# > which `compare_flatness` answers "incomparable" (`None`).
+# >
+# > **Numerical evidence only:** the fitted orders and constants (at radii down to $10^{-4}$), the
+# > duality (checked at one point, to the printed tolerances) and the crossing counts; none of it
+# > proves a statement for every radius.
+#
 # This notebook reproduces the definitions at the heart of *On the geometry of flat minima*
 # (C. Josz, arXiv:2509.11386): the two **flatness profiles** of a function at a point, the
 # **duality** between them, the **flatness order and constant**, and the **flatness preorder**.
