@@ -1,7 +1,8 @@
 """Command line: ``python -m flatlib COMMAND [...]`` (also installed as ``flatlib``).
 
 Commands: ``reproduce`` (execute the notebooks, write the figures), ``build`` (notebook from
-its jupytext source, then execute it in place), ``lab`` (JupyterLab on the notebooks).
+its jupytext source, then execute it in place), ``verify`` (re-execute and compare the figures
+with ``figures/MANIFEST.json``), ``lab`` (JupyterLab on the notebooks).
 ``python -m flatlib COMMAND --help`` documents each one.
 """
 import os
@@ -15,6 +16,8 @@ commands:
               execute the notebooks headlessly (papermill) and write figures/
   build [NAME...] [--no-execute]
               update notebooks/NAME.ipynb from notebooks/src/NAME.py (jupytext), execute in place
+  verify [NAME...]
+              re-execute the notebooks that made the figures (figures/MANIFEST.json) and compare
   lab [JUPYTERLAB ARGS...]
               open JupyterLab on notebooks/ (adds --allow-root when run as root)
 
@@ -34,6 +37,9 @@ def main(argv=None):
     if cmd == "build":
         from .reproduce import build_main
         return build_main(rest)
+    if cmd == "verify":
+        from .provenance import verify_main
+        return verify_main(rest)
     if cmd == "lab":
         if rest and rest[0] in ("-h", "--help"):
             from .reproduce import lab_command

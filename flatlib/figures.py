@@ -3,8 +3,20 @@
 Every figure is written as PNG and PDF to the figures directory with the
 metadata that carries dates or versions stripped, so that re-running a notebook
 gives byte-identical files. The directory is ``$FLATLIB_FIGURES_DIR`` when set
-(``python -m flatlib reproduce`` sets it), else ``figures/`` at the root of the
+(``python -m flatlib reproduce`` sets it to a staging directory, whose files replace
+the committed ones when the notebook succeeds), else ``figures/`` at the root of the
 source checkout.
+
+Byte-identical on another machine needs three more things: the same floating-point
+results (``python -m flatlib reproduce`` pins BLAS and numpy's SIMD paths, see
+``flatlib.reproduce.deterministic_env``), the same renderer (matplotlib and its bundled
+FreeType come from the lock file) and the same font: :func:`style` selects matplotlib's
+bundled DejaVu fonts by name, so fonts installed on the system never enter. Quantities
+that are zero up to round-off must not be plotted as such (floor them at a stated level).
+
+When ``$FLATLIB_FIGURE_LOG`` is set (by ``reproduce``), :func:`savefig` appends one JSON line
+per figure naming the code of the notebook cell being executed, from which
+``figures/MANIFEST.json`` records the cell that made each figure.
 
 This module imports matplotlib and selects the Agg backend unless a backend was
 already chosen; the core of flatlib never imports it.
@@ -49,6 +61,12 @@ def style():
         "grid.alpha": 0.3,
         "svg.hashsalt": "flatlib",
         "figure.constrained_layout.use": True,
+        # matplotlib's bundled fonts, never a system font (same glyphs on every machine)
+        "font.family": "sans-serif",
+        "font.sans-serif": ["DejaVu Sans"],
+        "font.serif": ["DejaVu Serif"],
+        "font.monospace": ["DejaVu Sans Mono"],
+        "mathtext.fontset": "dejavusans",
     })
 
 
@@ -71,7 +89,29 @@ def savefig(fig, name, formats=("png", "pdf")):
         else:
             raise ValueError(f"unsupported format {fmt!r}")
         out.append(path)
+    _log_figure(name)
     return out
+
+
+def _log_figure(name):
+    """One line ``{"figure": name, "code_sha": sha256 of the executing cell}`` for the manifest."""
+    log = os.environ.get("FLATLIB_FIGURE_LOG")
+    if not log:
+        return
+    import hashlib
+    import json
+
+    code = None
+    try:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+        code = ip.kernel.get_parent()["content"]["code"] if ip is not None and hasattr(ip, "kernel") else None
+    except Exception:  # not in a kernel, or an ipykernel without get_parent
+        code = None
+    rec = {"figure": name, "code_sha": hashlib.sha256(code.encode()).hexdigest() if code is not None else None}
+    with open(log, "a") as fh:
+        fh.write(json.dumps(rec) + "\n")
 
 
 def show(fig, name):

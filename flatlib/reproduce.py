@@ -6,6 +6,29 @@ Executed copies go to ``build/notebooks/`` (git-ignored) and figures to ``figure
 their default parameters, papermill's timing metadata stripped): that is how the
 reference outputs that nbval compares against are produced. ``-p NAME=VALUE`` is
 checked against the notebook's ``parameters`` cell before any kernel starts.
+
+Guarantees
+----------
+* **Paths mean what the user typed.** ``--output-dir`` and ``--figures-dir`` (and the
+  environment variables ``FLATLIB_FIGURES_DIR``, ``FLATLIB_NOTEBOOKS_DIR``) are resolved against
+  the caller's working directory before any kernel starts (a kernel runs in ``notebooks/``) and
+  printed absolute; a path under an existing file is a usage error (exit 2, one line).
+* **All or nothing.** Each notebook runs in a worker process of its own, into a staging
+  directory (its executed copy and its figures). Only when every selected notebook has finished
+  are the successful ones committed: executed copy (or, with ``--inplace``, the committed
+  notebook and its source) and figures moved into place with ``os.replace``, the figures of a
+  notebook replacing its previous ones as a set, and ``figures/MANIFEST.json`` updated. A
+  notebook that fails leaves its files as they were. Ctrl-C (or SIGTERM) before the commit
+  kills every worker and kernel, removes the staging directories, prints one line and exits 130
+  (143): ``notebooks/`` and ``figures/`` are byte-identical. During the commit (a few renames)
+  signals are held until it is done.
+* **Deterministic figures.** Kernels run with one BLAS thread, OpenBLAS's Haswell kernels and
+  numpy's AVX-512 code paths disabled (``deterministic_env``), so that machines of one kind with
+  different CPUs compute the same bits; matplotlib comes from the lock file.
+* **Provenance.** ``figures/MANIFEST.json`` records, for every figure, the notebook and the cell
+  that made it, the parameters, the sha256 of each file, the hash of the notebook's code cells
+  and the package versions (:mod:`flatlib.provenance`); ``python -m flatlib verify`` re-executes
+  and compares.
 """
 from __future__ import annotations
 
@@ -15,7 +38,6 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,15 +178,16 @@ def cell_key(cell):
     return cell.cell_type, cell.source, list(cell.metadata.get("tags", []))
 
 
-def build_notebook(name, kernel=None):
-    """Update ``notebooks/NAME.ipynb`` from ``notebooks/src/NAME.py`` without executing it.
+def built_notebook(name, kernel=None):
+    """``(nb, source_text)``: ``notebooks/NAME.ipynb`` as its source ``notebooks/src/NAME.py``
+    says, without writing anything.
 
     Inputs (cell types, sources, tags) come from the source; outputs and cell ids come from
     the existing notebook, matched by jupytext (cells whose source changed keep their id and
     their now stale outputs until the next ``reproduce --inplace``). New cells get ids derived
-    from the name, position and source, so that building twice gives the same bytes. The
-    source is rewritten in jupytext's own layout when it differs (blank lines between cells),
-    as ``jupytext --sync`` would. Returns the list of files written.
+    from the name, position and source, so that building twice gives the same bytes.
+    ``source_text`` is the source in jupytext's own layout (blank lines between cells), as
+    ``jupytext --sync`` would write it.
     """
     import hashlib
 
@@ -195,14 +218,27 @@ def build_notebook(name, kernel=None):
             cell["id"] = digest[k:k + 8]
         used.add(cell["id"])
     canonical_notebook(nb, kernel)
+    return nb, source_text(nb)
+
+
+def build_notebook(name, kernel=None):
+    """Update ``notebooks/NAME.ipynb`` (and the layout of its source) from
+    ``notebooks/src/NAME.py`` without executing it (:func:`built_notebook`); each file is
+    replaced atomically. Returns the list of files written."""
+    nb, text = built_notebook(name, kernel)
+    src = sources_dir() / f"{name}.py"
+    out = notebooks_dir() / f"{name}.ipynb"
     written = []
     before = out.read_bytes() if out.exists() else None
-    write_notebook(nb, out)
-    if out.read_bytes() != before:
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    write_notebook(nb, tmp)
+    if tmp.read_bytes() != before:
+        os.replace(tmp, out)
         written.append(out)
-    text = source_text(nb)
+    else:
+        tmp.unlink()
     if text != src.read_text():
-        src.write_text(text)
+        _write_text_atomic(src, text)
         written.append(src)
     return written
 
@@ -335,43 +371,340 @@ def strip_notebook(path, kernel=None):
     write_notebook(canonical_notebook(nb, kernel), path)
 
 
-def run_one(nb_path, out_path, params, figures, timeout, log_path=None):
-    """Execute one notebook; return (name, seconds, error message or None).
+# --- paths as the user typed them ------------------------------------------------------------
 
-    The kernel's own stderr (start-up chatter) goes to ``log_path`` instead of the
-    terminal, so that the progress lines stay readable; a failure names the log.
+def user_path(value, option):
+    """``value`` (a directory option) resolved against the caller's working directory.
+
+    Relative paths would otherwise be read by a kernel, whose working directory is the
+    notebooks' folder. Raises ``UsageError`` when the path, or one of its parents, is an
+    existing file.
     """
+    if not str(value).strip():
+        raise UsageError(f"{option}: empty path")
+    p = Path(os.path.expanduser(str(value)))
+    if not p.is_absolute():
+        p = Path.cwd() / p
+    p = Path(os.path.normpath(p))
+    for anc in (p, *p.parents):
+        if anc.exists():
+            if not anc.is_dir():
+                where = "is a file" if anc == p else f"lies under the file {anc}"
+                raise UsageError(f"{option} {value}: {p} {where}, not a directory")
+            break
+    return p
+
+
+# --- deterministic kernels ---------------------------------------------------------------------
+
+def _wide_simd_features():
+    """numpy's dispatch targets beyond x86-64-v3 (AVX-512) that this machine would use."""
+    try:
+        try:
+            from numpy._core import _multiarray_umath as mu
+        except ImportError:  # numpy < 2
+            from numpy.core import _multiarray_umath as mu
+        dispatch, found = mu.__cpu_dispatch__, mu.__cpu_features__
+    except (ImportError, AttributeError):
+        return []
+    return [f for f in dispatch if (f.startswith("AVX512") or f == "X86_V4") and found.get(f)]
+
+
+def deterministic_env(base=None):
+    """The environment of every kernel: ``base`` (default ``os.environ``) plus the settings that
+    make floating point the same on every machine of one kind.
+
+    One BLAS/OpenMP thread (reductions in a fixed order); on x86-64 OpenBLAS's Haswell kernels
+    (``OPENBLAS_CORETYPE``: otherwise an AVX-512 CPU and an AVX2 CPU round differently) and numpy's
+    AVX-512 loops disabled (``NPY_DISABLE_CPU_FEATURES``: ``np.exp`` differs in the last bit between
+    the AVX-512 and AVX2 loops); ``PYTHONHASHSEED=0``; the Agg backend.
+    """
+    import platform
+
+    env = dict(os.environ if base is None else base)
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0",
+               MPLBACKEND="Agg")
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        env["OPENBLAS_CORETYPE"] = "Haswell"
+        wide = _wide_simd_features()
+        if wide:
+            env["NPY_DISABLE_CPU_FEATURES"] = " ".join(wide)
+    return env
+
+
+# --- one notebook, in a worker process ---------------------------------------------------------
+
+def _worker(spec_path):
+    """Body of a worker process: execute one notebook with papermill as ``spec_path`` says,
+    printing one JSON line per cell started and a last line with the outcome."""
     import papermill as pm
+    from papermill.engines import NotebookExecutionManager
     from papermill.exceptions import PapermillExecutionError
 
-    os.environ["MPLBACKEND"] = "Agg"
-    os.environ["FLATLIB_FIGURES_DIR"] = str(figures)
-    os.environ.setdefault("PYTHONHASHSEED", "0")
-    t0 = time.perf_counter()
+    spec = json.loads(Path(spec_path).read_text())
+    start = NotebookExecutionManager.cell_start
+
+    def cell_start(self, cell, cell_index=None, **kwargs):
+        print(json.dumps({"cell": cell_index, "of": len(self.nb.cells)}), flush=True)
+        return start(self, cell, cell_index, **kwargs)
+
+    NotebookExecutionManager.cell_start = cell_start
     err = None
-    saved = None
-    if log_path is not None:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        log = open(log_path, "w")
-        os.dup2(log.fileno(), 2)
     try:
-        pm.execute_notebook(str(nb_path), str(out_path), parameters=params, kernel_name="python3",
-                            cwd=str(nb_path.parent), progress_bar=False, log_output=False,
-                            execution_timeout=timeout, report_mode=False)
+        pm.execute_notebook(spec["input"], spec["output"], parameters=spec["params"], kernel_name=KERNEL_NAME,
+                            cwd=spec["cwd"], progress_bar=False, log_output=False,
+                            execution_timeout=spec["timeout"], report_mode=False)
     except PapermillExecutionError as exc:
         err = f"cell {exc.exec_count} ({exc.ename}: {exc.evalue})"
     except Exception as exc:  # kernel died, timeout, bad notebook
         err = f"{type(exc).__name__}: {exc}"
+    print(json.dumps({"done": True, "error": err}), flush=True)
+    return 0 if err is None else 1
+
+
+class Job:
+    """One notebook of a run: where it executes (``stage``), where its results go on success."""
+
+    def __init__(self, nb, params, target, inplace, stage, log):
+        self.nb, self.name, self.params, self.target, self.inplace = nb, nb.stem, params, target, inplace
+        self.stage, self.log = stage, log
+        self.figures = stage / "figures"
+        self.output = stage / f"{self.name}.ipynb"
+        self.source_text = None          # --inplace: the source as jupytext writes it
+        self.proc = None
+        self.t0 = self.seconds = None
+        self.cell = self.ncells = None
+        self.cell_t0 = None
+        self.last_beat = 0.0
+        self.progress_pos = 0
+        self.error = None
+        self.events = []
+
+    def start(self, timeout, env):
+        """Prepare the staging directory and launch the worker (in a session of its own, so that
+        a Ctrl-C in the terminal reaches only the parent, which then stops the workers)."""
+        import subprocess
+        import threading
+
+        self.figures.mkdir(parents=True)
+        source = self.nb
+        if self.inplace:  # the notebook as its source says, built in the staging dir only
+            nb, self.source_text = built_notebook(self.name)
+            source = self.stage / f"input-{self.name}.ipynb"
+            write_notebook(nb, source)
+        self.input = source
+        spec = self.stage / "spec.json"
+        spec.write_text(json.dumps({"input": str(source), "output": str(self.output), "params": self.params,
+                                    "cwd": str(self.nb.parent), "timeout": timeout}))
+        env = dict(env, FLATLIB_FIGURES_DIR=str(self.figures), FLATLIB_FIGURE_LOG=str(self.stage / "figures.jsonl"),
+                   FLATLIB_PROGRESS=str(self.stage / "progress.log"))
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "flatlib.reproduce", "--worker", str(spec)],
+                                         stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env,
+                                         text=True, start_new_session=True, cwd=str(self.nb.parent))
+        self.t0 = time.perf_counter()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                self.events.append(json.loads(line))
+            except ValueError:
+                pass
+
+    def poll(self, now, say):
+        """Digest the worker's events; print progress of long cells and the notebook's own
+        progress lines (``FLATLIB_PROGRESS``); return True once the worker has exited."""
+        while self.events:
+            ev = self.events.pop(0)
+            if "cell" in ev:
+                self.cell, self.ncells, self.cell_t0 = ev["cell"], ev["of"], now
+            elif ev.get("done"):
+                self.error = ev["error"]
+        path = self.stage / "progress.log"
+        if path.exists():
+            with open(path) as fh:
+                fh.seek(self.progress_pos)
+                chunk = fh.read()
+            complete = chunk[: chunk.rfind("\n") + 1]
+            self.progress_pos += len(complete.encode())
+            for line in complete.splitlines():
+                say(f"  ...  {self.name}: {line}")
+                self.last_beat = now
+        if self.cell_t0 is not None and now - self.cell_t0 > 20 and now - self.last_beat > 30:
+            say(f"  ...  {self.name}: cell {self.cell + 1}/{self.ncells} running for {now - self.cell_t0:.0f} s")
+            self.last_beat = now
+        if self.proc.poll() is None:
+            return False
+        for _ in range(50):  # the reader thread may still hold the last line
+            if not self.events and not self.proc.stdout.closed:
+                break
+            time.sleep(0.01)
+        while self.events:
+            ev = self.events.pop(0)
+            if ev.get("done"):
+                self.error = ev["error"]
+        if self.error is None and (self.proc.returncode != 0 or not self.output.exists()):
+            self.error = f"worker exited with code {self.proc.returncode}"
+        self.seconds = now - self.t0
+        if self.error:
+            self.error += f"; kernel log: {self.log}"
+        return True
+
+    def kill(self):
+        """Stop the worker and every process it started (the kernel included)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        _kill_tree(self.proc.pid)
+        try:
+            self.proc.wait(timeout=10)
+        except Exception:
+            pass
+
+
+def _kill_tree(pid):
+    import signal
+
+    try:
+        import psutil
+    except ImportError:  # the kernel exits by itself once its parent is gone (JPY_PARENT_PID)
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        return
+    try:
+        root = psutil.Process(pid)
+        procs = root.children(recursive=True) + [root]
+    except psutil.Error:
+        return
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(procs, timeout=10)
+
+
+def _replace(src, dst):
+    """Move ``src`` onto ``dst`` atomically (``os.replace``; through a temporary file beside
+    ``dst`` when the two lie on different file systems)."""
+    import shutil
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(src, dst)
+    except OSError:
+        tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+
+
+def _write_text_atomic(path, text):
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class _HeldSignals:
+    """Hold SIGINT and SIGTERM while committing; they are delivered when the block ends."""
+
+    def __enter__(self):
+        import signal
+
+        self.sigs = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, self.sigs)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, self.sigs)
+        return False
+
+
+def _commit(job, figures, kernel):
+    """Move a successful job's outputs into place; returns the figure files it replaced."""
+    from . import provenance
+
+    produced = sorted(p for p in job.figures.iterdir() if p.is_file())
+    old = provenance.files_of_notebook(figures, job.name)
+    for p in produced:
+        _replace(p, figures / p.name)
+    stale = [figures / f for f in old if f not in {p.name for p in produced}]
+    for p in stale:
+        if p.exists():
+            p.unlink()
+    if job.inplace:
+        strip_notebook(job.output, kernel)
+        _replace(job.output, job.nb)
+        src = sources_dir() / f"{job.name}.py"
+        if job.source_text is not None and src.read_text() != job.source_text:
+            _write_text_atomic(src, job.source_text)
+    else:
+        _replace(job.output, job.target)
+    return produced
+
+
+def _say(line):
+    print(line, flush=True)
+
+
+def run_jobs(jobs, *, n_jobs, timeout, figures, say=_say):
+    """Execute ``jobs`` (at most ``n_jobs`` at a time), then commit the successful ones.
+
+    Returns ``(failures, interrupted)``: the names of the notebooks that failed, and the signal
+    number that stopped the run (``None`` if none did; then nothing was written).
+    """
+    import signal
+
+    from . import provenance
+
+    env = deterministic_env()
+    pending, running, done = list(jobs), [], []
+    old_term = signal.getsignal(signal.SIGTERM)
+    caught = []
+
+    def on_term(signum, frame):
+        caught.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        try:
+            while pending or running:
+                while pending and len(running) < n_jobs:
+                    job = pending.pop(0)
+                    job.start(timeout, env)
+                    running.append(job)
+                now = time.perf_counter()
+                for job in list(running):
+                    if job.poll(now, say):
+                        running.remove(job)
+                        done.append(job)
+                        _report(job.name, job.seconds, job.error, say)
+                time.sleep(0.1)
+        except KeyboardInterrupt:
+            for job in running + done:
+                job.kill()
+            return [], (caught[0] if caught else signal.SIGINT)
+        ok = [j for j in done if not j.error]
+        with _HeldSignals():
+            kernel = kernel_metadata() if any(j.inplace for j in ok) else None
+            entries = {}
+            for job in ok:
+                entries[job.name] = provenance.entries_for(job, sorted(p for p in job.figures.iterdir() if p.is_file()))
+                _commit(job, figures, kernel)
+            if entries:
+                provenance.update_manifest(figures, entries)
+        return [j.name for j in done if j.error], None
     finally:
-        if saved is not None:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            log.close()
-    if err and log_path is not None:
-        err += f"; kernel log: {log_path}"
-    return nb_path.stem, time.perf_counter() - t0, err
+        signal.signal(signal.SIGTERM, old_term)
+        import shutil
+
+        for job in jobs:
+            shutil.rmtree(job.stage, ignore_errors=True)
 
 
 REPRODUCE_EPILOG = """\
@@ -385,7 +718,13 @@ examples:
 parameters: -p NAME=VALUE must name a variable of the notebook's cell tagged 'parameters'; VALUE
 is a Python literal of the default's type (an int is accepted for a float, True/False for a
 bool, a bare word for a string). A mistake is reported before any kernel starts, exit code 2.
-exit codes: 0 all notebooks ran, 1 a notebook failed (cell and kernel log named), 2 usage error.
+paths: relative paths are read from the directory you run the command in, and printed absolute.
+outputs: all or nothing. Notebooks execute in staging directories; when all have finished, each
+one that succeeded replaces its executed copy and its figures (and figures/MANIFEST.json is
+updated); a failed notebook leaves its files as they were. Ctrl-C stops every kernel and writes
+nothing.
+exit codes: 0 all notebooks ran, 1 a notebook failed (cell and kernel log named), 2 usage error,
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 
@@ -421,17 +760,30 @@ def _parser():
                          "and execute it in place with its default parameters (no -p): the reference "
                          "outputs that nbval compares against")
     ap.add_argument("--output-dir", default=str(ROOT / "build" / "notebooks"), metavar="DIR",
-                    help="where executed copies and kernel logs go (default: build/notebooks/)")
+                    help="where executed copies and kernel logs go (default: build/notebooks/); "
+                         "relative to the current directory")
     ap.add_argument("--figures-dir", default=None, metavar="DIR",
                     help="where figures go (default: $FLATLIB_FIGURES_DIR, else figures/, or build/figures/ "
-                         "when -p is given, so that the committed figures keep their default parameters)")
+                         "when -p is given, so that the committed figures keep their default parameters); "
+                         "relative to the current directory")
     ap.add_argument("--timeout", type=int, default=600, metavar="SECONDS",
                     help="limit per cell in seconds (default: 600)")
     return ap
 
 
+def figures_target(figures_dir=None, params_given=False):
+    """The figures directory of a run: ``figures_dir`` (an option), else ``$FLATLIB_FIGURES_DIR``,
+    else ``figures/`` (``build/figures/`` when parameters are given); absolute."""
+    if figures_dir is not None:
+        return user_path(figures_dir, "--figures-dir")
+    if os.environ.get("FLATLIB_FIGURES_DIR"):
+        return user_path(os.environ["FLATLIB_FIGURES_DIR"], "FLATLIB_FIGURES_DIR")
+    return ROOT / ("build/figures" if params_given else "figures")
+
+
 def main(argv=None):
-    """``python -m flatlib reproduce``: returns the exit code (0 ok, 1 a notebook failed, 2 usage)."""
+    """``python -m flatlib reproduce``: returns the exit code (0 ok, 1 a notebook failed, 2 usage,
+    130/143 interrupted)."""
     ap = _parser()
     args = ap.parse_args(argv)
     if args.jobs < 1:
@@ -442,53 +794,48 @@ def main(argv=None):
         ap.error("--inplace refreshes the committed notebooks with their default parameters; drop -p")
     try:
         pairs = split_params(args.param)
-        if args.inplace:  # first bring each notebook in line with its source (or create it)
+        outdir = user_path(args.output_dir, "--output-dir")
+        figures = figures_target(args.figures_dir, bool(pairs))
+        if os.environ.get("FLATLIB_NOTEBOOKS_DIR"):
+            user_path(os.environ["FLATLIB_NOTEBOOKS_DIR"], "FLATLIB_NOTEBOOKS_DIR")
+        if args.inplace:  # the notebooks that the sources designate (they may not exist yet)
             sources = sorted(p for p in sources_dir().glob("*.py") if not p.name.startswith("."))
-            for src in sources if not args.names else _sources_named(args.names, sources):
-                build_notebook(src.stem)
-        notebooks = find_notebooks(args.names)
-        per_notebook = check_params(pairs, notebooks)
+            chosen = sources if not args.names else [_resolve(n, sources, "notebook source") for n in args.names]
+            notebooks = [notebooks_dir() / f"{s.stem}.ipynb" for s in dict.fromkeys(chosen)]
+            per_notebook = {nb: {} for nb in notebooks}
+        else:
+            notebooks = find_notebooks(args.names)
+            per_notebook = check_params(pairs, notebooks)
     except UsageError as exc:
         print(f"{ap.prog}: error: {exc}", file=sys.stderr)
         return 2
     if not notebooks:
         print("no notebooks to run in", notebooks_dir())
         return 0
-    params_given = bool(pairs)
-    if args.figures_dir is not None:
-        figures = Path(args.figures_dir)
-    elif os.environ.get("FLATLIB_FIGURES_DIR"):
-        figures = Path(os.environ["FLATLIB_FIGURES_DIR"])
-    else:
-        figures = ROOT / ("build/figures" if params_given else "figures")
     figures.mkdir(parents=True, exist_ok=True)
-    outdir = Path(args.output_dir)
     outdir.mkdir(parents=True, exist_ok=True)
-    jobs = []
-    for nb in notebooks:
-        out = nb if args.inplace else outdir / nb.name
-        jobs.append((nb, out, per_notebook[nb], figures, args.timeout, outdir / f"{nb.stem}.log"))
-    print(f"executing {len(jobs)} notebook(s) with {args.jobs} job(s); figures -> {figures}", flush=True)
+    stage_root = outdir / f".stage-{os.getpid()}"
+    jobs = [Job(nb, per_notebook[nb], outdir / nb.name, args.inplace, stage_root / nb.stem, outdir / f"{nb.stem}.log")
+            for nb in notebooks]
+    print(f"executing {len(jobs)} notebook(s) with {args.jobs} job(s)\n  figures -> {figures}\n"
+          f"  {'notebooks -> ' + str(notebooks_dir()) if args.inplace else 'executed copies -> ' + str(outdir)}",
+          flush=True)
     t0 = time.perf_counter()
-    failures = []
-    if args.jobs == 1 or len(jobs) == 1:
-        results = (run_one(*j) for j in jobs)
-        for name, secs, err in results:
-            failures += _report(name, secs, err)
-    else:
-        with ProcessPoolExecutor(max_workers=args.jobs) as ex:
-            futs = [ex.submit(run_one, *j) for j in jobs]
-            for fut in as_completed(futs):
-                name, secs, err = fut.result()
-                failures += _report(name, secs, err)
-    if args.inplace:
-        kernel = kernel_metadata()
-        for nb, out, *_ in jobs:
-            strip_notebook(out, kernel)
+    try:
+        failures, sig = run_jobs(jobs, n_jobs=args.jobs, timeout=args.timeout, figures=figures)
+    finally:
+        import shutil
+
+        shutil.rmtree(stage_root, ignore_errors=True)
     total = time.perf_counter() - t0
-    if failures:
-        print(f"FAILED {len(failures)} of {len(jobs)} notebook(s) in {total:.1f} s: {', '.join(failures)}",
+    if sig:
+        what = "interrupted" if sig == 2 else f"stopped by signal {sig}"
+        print(f"{what} after {total:.0f} s: every kernel stopped, no notebook or figure written", file=sys.stderr,
               flush=True)
+        return 128 + sig
+    if failures:
+        print(f"FAILED {len(failures)} of {len(jobs)} notebook(s) in {total:.1f} s: {', '.join(failures)} "
+              f"(their files are unchanged; the others were written)", flush=True)
         return 1
     print(f"all {len(jobs)} notebook(s) executed in {total:.1f} s", flush=True)
     return 0
@@ -521,14 +868,17 @@ def build_main(argv=None):
     sources = sorted(p for p in sources_dir().glob("*.py") if not p.name.startswith("."))
     try:
         names = [_resolve(n, sources, "notebook source").stem for n in args.names] or [p.stem for p in sources]
-        for name in names:
-            for path in build_notebook(name):
-                print("wrote", path, flush=True)
+        if args.no_execute:
+            for name in names:
+                for path in build_notebook(name):
+                    print("wrote", path, flush=True)
     except UsageError as exc:
         print(f"{ap.prog}: error: {exc}", file=sys.stderr)
         return 2
     if args.no_execute or not names:
         return 0
+    # built and executed in a staging directory; the notebook and its source are replaced
+    # only when the run succeeds
     return main(["--inplace", "--jobs", str(args.jobs), *names])
 
 
@@ -555,13 +905,15 @@ def lab_command(args=(), uid=None, python=None):
     return cmd + list(args)
 
 
-def _report(name, secs, err):
+def _report(name, secs, err, say=print):
     if err:
-        print(f"  FAIL {name:<32} {secs:7.1f} s  {err}", flush=True)
+        say(f"  FAIL {name:<32} {secs:7.1f} s  {err}")
         return [name]
-    print(f"  ok   {name:<32} {secs:7.1f} s", flush=True)
+    say(f"  ok   {name:<32} {secs:7.1f} s")
     return []
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--worker"]:
+        sys.exit(_worker(sys.argv[2]))
     sys.exit(main())

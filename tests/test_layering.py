@@ -7,7 +7,7 @@ Layers, by rank (a module may import only modules of its own rank or below):
    networks   ``flatlib/networks/*.py``: the networks (model, data, training, measures, study),
               at the same rank (they use the core and ``flatlib.problems.base``; the deprecated
               aliases ``flatlib.problems.mlp`` etc. re-export them)
-2  top        ``flatlib/figures.py``, ``flatlib/reproduce.py``, ``flatlib/__main__.py``
+2  top        ``flatlib/figures.py``, ``flatlib/reproduce.py``, ``flatlib/provenance.py``, ``flatlib/__main__.py``
               (used by the notebooks and the command line)
 
 matplotlib is imported by the top layer only.  Every import statement is checked, including
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "flatlib"
-TOP = {"flatlib.figures", "flatlib.reproduce", "flatlib.__main__"}
+TOP = {"flatlib.figures", "flatlib.reproduce", "flatlib.provenance", "flatlib.__main__"}
 RANK_NAMES = {0: "core", 1: "problems/networks", 2: "top"}
 MIDDLE = ("flatlib.problems", "flatlib.networks")
 

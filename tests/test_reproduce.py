@@ -55,7 +55,7 @@ def test_figures_are_byte_identical_across_runs(workdir):
         assert "ok   a_fig" in p.stdout
         digests.append({f.name: hashlib.sha256(f.read_bytes()).hexdigest()
                         for f in sorted((tmp / "figs").iterdir())})
-    assert set(digests[0]) == {"tiny.png", "tiny.pdf"}
+    assert set(digests[0]) == {"tiny.png", "tiny.pdf", "MANIFEST.json"}
     assert digests[0] == digests[1]
     assert b"CreationDate" not in (tmp / "figs" / "tiny.pdf").read_bytes()
 
@@ -121,14 +121,14 @@ def no_kernel(tmp_path, monkeypatch):
     monkeypatch.setenv("FLATLIB_FIGURES_DIR", str(tmp_path / "figs"))
     runs = []
 
-    def fake_run_one(nb_path, out_path, params, *rest):
-        runs.append((nb_path.stem, params))
-        return nb_path.stem, 0.0, None
+    def fake_run_jobs(jobs, **kwargs):
+        runs.extend((job.name, job.params) for job in jobs)
+        return [], None
 
     def no_papermill(*a, **k):
         raise AssertionError("papermill was called: a kernel would have started")
 
-    monkeypatch.setattr(reproduce, "run_one", fake_run_one)
+    monkeypatch.setattr(reproduce, "run_jobs", fake_run_jobs)
     monkeypatch.setattr(papermill, "execute_notebook", no_papermill)
 
     def run(*args):
@@ -287,3 +287,170 @@ def test_inplace_writes_the_notebook_as_jupyterlab_saves_it(workdir):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and "wrote" not in p.stdout, "a build after the run changes nothing"
     assert path.read_text() == raw
+
+
+# --- paths, all-or-nothing outputs, Ctrl-C, provenance (issue: the two commands always work) ---
+
+def _digest_tree(d):
+    d = Path(d)
+    return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(d.rglob("*")) if p.is_file()} if d.exists() else {}
+
+
+def test_relative_paths_are_the_callers_and_printed_absolute(workdir):
+    tmp, nbdir, env = workdir
+    _write_nb(nbdir / "a_fig.ipynb", FIG_NB)
+    env = {k: v for k, v in env.items() if k != "FLATLIB_FIGURES_DIR"}
+    caller = tmp / "caller"
+    caller.mkdir()
+    p = subprocess.run([sys.executable, "-m", "flatlib", "reproduce", "--figures-dir", "rel/figs",
+                        "--output-dir", "rel/out"], env=env, cwd=caller, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert (caller / "rel" / "figs" / "tiny.png").exists() and (caller / "rel" / "out" / "a_fig.ipynb").exists()
+    assert not (nbdir / "rel").exists(), "a relative path was read by the kernel (in the notebooks' folder)"
+    assert f"figures -> {caller / 'rel' / 'figs'}" in p.stdout
+
+
+@pytest.mark.parametrize("option", ["--figures-dir", "--output-dir"])
+def test_a_path_under_a_file_is_a_usage_error(no_kernel, capsys, tmp_path, option):
+    nbdir, run, runs = no_kernel
+    _write_nb(nbdir / "a_params.ipynb", PARAMS_NB)
+    (tmp_path / "afile").write_text("x")
+    from flatlib import reproduce
+
+    assert reproduce.main(["a_params", option, str(tmp_path / "afile" / "sub")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "lies under the file" in err and option in err, err
+    assert runs == []
+
+
+FAIL_NB = [("seed = 0", ["parameters"]),
+           ("import matplotlib.pyplot as plt\nfrom flatlib.figures import savefig\nfig, ax = plt.subplots()\n"
+            "ax.plot([0, 1], [seed, 1])\nsavefig(fig, 'tiny')\nsavefig(fig, 'extra')", None),
+           ("raise RuntimeError('boom after the figures')", None)]
+
+
+def test_a_failing_notebook_leaves_the_figures_as_they_were(workdir):
+    tmp, nbdir, env = workdir
+    _write_nb(nbdir / "a_fig.ipynb", FIG_NB)
+    assert _run(["--output-dir", str(tmp / "out")], env).returncode == 0
+    before_figs, before_out = _digest_tree(tmp / "figs"), _digest_tree(tmp / "out")
+    _write_nb(nbdir / "a_fig.ipynb", FAIL_NB)             # same figure name, then a failure
+    p = _run(["--output-dir", str(tmp / "out")], env)
+    assert p.returncode == 1 and "boom after the figures" in p.stdout
+    assert _digest_tree(tmp / "figs") == before_figs, "a failed notebook changed figures/"
+    after_out = {k: v for k, v in _digest_tree(tmp / "out").items() if not k.endswith(".log")}
+    assert after_out == {k: v for k, v in before_out.items() if not k.endswith(".log")}
+
+
+SLOW_NB = [("seed = 0", ["parameters"]),
+           ("import matplotlib.pyplot as plt\nfrom flatlib.figures import savefig\nfig, ax = plt.subplots()\n"
+            "ax.plot([0, 1], [2, 1])\nsavefig(fig, 'tiny')\nprint('changed')", None),
+           ("import time\ntime.sleep(120)", None)]
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_writes_nothing_and_stops_every_kernel(workdir, sig):
+    """Interrupting ``reproduce --inplace`` (what ``build`` runs) while a kernel is busy: exit
+    130 (143), one line, no traceback, notebooks/ and figures/ byte-identical, no process left."""
+    import signal
+    import time
+
+    import psutil
+
+    tmp, nbdir, env = workdir
+    _write_nb(nbdir / "a_fig.ipynb", FIG_NB)
+    (nbdir / "src").mkdir()
+    ptag = ' tags=["parameters"]'
+    src = "".join(f"# %%{ptag if tags else ''}\n{code}\n\n" for code, tags in SLOW_NB)
+    (nbdir / "src" / "a_fig.py").write_text(src)
+    assert _run(["--output-dir", str(tmp / "out")], env).returncode == 0
+    before_nb, before_figs = _digest_tree(nbdir), _digest_tree(tmp / "figs")
+    proc = subprocess.Popen([sys.executable, "-m", "flatlib", "reproduce", "--inplace", "a_fig",
+                             "--output-dir", str(tmp / "out")], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:   # wait until the figure is staged and the kernel sleeps
+        if list((tmp / "out").glob(".stage-*/a_fig/figures/tiny.png")):
+            break
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("the notebook never reached its slow cell")
+    time.sleep(1.0)
+    family = psutil.Process(proc.pid).children(recursive=True)
+    assert any("ipykernel" in " ".join(c.cmdline()) for c in family), "no kernel seen"
+    proc.send_signal(getattr(signal, sig))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + getattr(signal, sig), (proc.returncode, out, err)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "no notebook or figure written" in err
+    assert _digest_tree(nbdir) == before_nb and _digest_tree(tmp / "figs") == before_figs
+    gone, alive = psutil.wait_procs(family, timeout=10)
+    assert not alive, f"left running: {[p.cmdline() for p in alive]}"
+    assert not list((tmp / "out").glob(".stage-*")), "staging directory left behind"
+
+
+def test_manifest_names_the_cell_parameters_and_hashes(workdir):
+    import json
+
+    tmp, nbdir, env = workdir
+    _write_nb(nbdir / "a_fig.ipynb", FIG_NB)
+    p = _run(["--output-dir", str(tmp / "out"), "-p", "scale=2.0"], env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    man = json.loads((tmp / "figs" / "MANIFEST.json").read_text())
+    e = man["figures"]["tiny"]
+    executed = nbformat.read(tmp / "out" / "a_fig.ipynb", as_version=4)
+    cell = [c for c in executed.cells if "savefig(fig, 'tiny')" in c.source][0]
+    assert e["notebook"] == "a_fig" and e["cell_id"] == cell.id
+    assert e["cell"] == executed.cells.index(cell) + 1
+    assert e["parameters"] == {"seed": 0, "scale": 2.0}
+    for ext in ("png", "pdf"):
+        assert e["files"][ext] == hashlib.sha256((tmp / "figs" / f"tiny.{ext}").read_bytes()).hexdigest()
+    assert set(man["environment"]["packages"]) >= {"numpy", "scipy", "matplotlib"}
+
+
+def test_verify_reports_identical_then_a_difference(workdir):
+    tmp, nbdir, env = workdir
+    _write_nb(nbdir / "a_fig.ipynb", FIG_NB)
+    assert _run(["--output-dir", str(tmp / "out")], env).returncode == 0
+    verify = [sys.executable, "-m", "flatlib", "verify", "--figures-dir", str(tmp / "figs"),
+              "--output-dir", str(tmp / "verify")]
+    p = subprocess.run(verify, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "identical  tiny.png" in p.stdout, p.stdout + p.stderr
+    # a committed figure that the code no longer makes: one changed pixel
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(tmp / "figs" / "tiny.png")
+    img[5, 5, :3] = 1.0 - img[5, 5, :3]
+    mpimg.imsave(tmp / "figs" / "tiny.png", img)
+    p = subprocess.run(verify, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "different  tiny.png" in p.stdout and "1 pixels differ" in p.stdout
+    assert (tmp / "verify" / "diff" / "tiny.png").exists()
+    assert "identical  tiny.pdf" in p.stdout
+
+
+BITS = ("import hashlib, numpy as np\n"
+        "x = np.random.default_rng(0).standard_normal(200_000) * 10\n"
+        "a = np.random.default_rng(1).standard_normal((300, 300))\n"
+        "out = [np.exp(x), np.log(np.abs(x)), a @ a, np.linalg.eigvalsh(a + a.T)]\n"
+        "print(hashlib.sha256(b''.join(o.tobytes() for o in out)).hexdigest())\n")
+
+
+def test_kernel_environment_fixes_the_floating_point_bits():
+    """What a machine of another CPU would change (BLAS kernel, threads, numpy's SIMD loops),
+    simulated through the environment, no longer changes the bits under ``deterministic_env``.
+    Falsifiable: without it the same perturbations change the bits on this machine."""
+    from flatlib.reproduce import deterministic_env
+
+    def bits(env):
+        return subprocess.run([sys.executable, "-c", BITS], env=env, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    other_cpu = dict(os.environ, OPENBLAS_CORETYPE="Sandybridge", OPENBLAS_NUM_THREADS="2",
+                     NPY_DISABLE_CPU_FEATURES="")
+    pinned = bits(deterministic_env(dict(os.environ)))
+    assert bits(deterministic_env(other_cpu)) == pinned
+    if bits(other_cpu) == bits(dict(os.environ, OPENBLAS_NUM_THREADS="1")):
+        pytest.skip("on this machine the perturbations do not change the bits (nothing to pin)")
