@@ -1,6 +1,19 @@
 # %% [markdown]
 # # Symmetries and conservation laws
 #
+# > **What the paper says** (its abstract): flat minima, conservation laws and symmetries "are
+# > intertwined". As this companion reads it: a linear symmetry $x\mapsto e^{tA}x$ gives
+# > $\langle\nabla f(x),Ax\rangle=0$, and for symmetric $A$ the charge
+# > $\tfrac12\langle x,Ax\rangle$ is conserved by the gradient flow (Noether).
+# >
+# > **What this notebook adds** (not in the abstract): the symmetries found from the gradient
+# > alone (a null space, no computer algebra); gradient descent breaks the conservation laws
+# > ($O(\eta^2)$ per step) towards balanced minima, and large steps end flatter, with
+# > $\lambda_{\max}\le2/\eta$; the nonsmooth case $\lvert xy-1\rvert$.
+# >
+# > **Numerical evidence only:** the dimensions of the algebras (a numerical rank decision; the
+# > spectral gap is printed), the drift rates and the step-size sweep on $\tfrac12(xy-1)^2$.
+#
 # *On the geometry of flat minima* (C. Josz, arXiv:2509.11386) observes that flat minima,
 # conservation laws and symmetries are intertwined. This notebook makes the link concrete:
 # it **finds** the linear symmetries of a loss from its gradient alone, turns them into
