@@ -1,6 +1,20 @@
 # %% [markdown]
 # # Gradient flows of conserved quantities flatten
 #
+# > **What the paper says** (its abstract): gradient flows of conserved quantities matter "due to
+# > their flattening properties". As this companion reads it: the flow of $h=\tfrac12\sum_iQ_i^2$
+# > stays on the symmetry orbit, so the loss is constant along it, and for matrix factorization
+# > ($\dot X=-XC$, $\dot Y=YC$, $C=X^\top X-Y^\top Y$) it converges to the balanced point of the
+# > orbit.
+# >
+# > **What this notebook adds:** the flow in closed form on $\tfrac12(xy-1)^2$; its limit is the
+# > minimal-norm point of the orbit (Kempf–Ness); the flow is flat long before it is balanced
+# > ($\lambda_{\max}$ and $f^\circ$ reach their final values while $\lVert C\rVert$ is still far
+# > from 0).
+# >
+# > **Numerical evidence only:** that $t\mapsto f^\circ(x(t),\rho)$ is nonincreasing (at the radii
+# > tested, on random instances; the checks pass for seeds 0–3), and the fitted decay rates.
+#
 # *On the geometry of flat minima* (C. Josz, arXiv:2509.11386) relates flat minima, conservation
 # laws and symmetries, and uses gradient flows of the conserved quantities "due to their
 # flattening properties". This notebook builds those flows and checks, numerically, what they do:
