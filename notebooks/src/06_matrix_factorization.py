@@ -1,6 +1,20 @@
 # %% [markdown]
 # # Matrix factorization: balanced minima are flat, but not the only flat minima
 #
+# > **What the paper says** (its abstract): the balanced global minima ($X^\top X=Y^\top Y$) of
+# > matrix factorization are flat; it also names a local-global property under Frobenius norms,
+# > explicit forms of the global minimizers and spectral properties of the Hessian.
+# >
+# > **What this notebook adds** (not in the abstract): balanced minima are **not the only** flat
+# > minima (scaling a column within a tie interval keeps $\lambda_{\max}$ and the whole profile
+# > $f^\circ$; consistent with Kamber & Parhi, arXiv:2509.25783); for $m\ne n$ the Hessian trace
+# > prefers $nX^\top X=mY^\top Y$; a weighted norm moves the flattest point.
+# >
+# > **Numerical evidence only:** strong flatness at the radii tested ($10^{-3}$ to $10$), and the
+# > local-global property through local searches from finitely many starts (all reach the balanced
+# > value: evidence, not proof). The Hessian spectrum is compared with its closed form to
+# > rounding.
+#
 # The loss is $f(X,Y)=\tfrac12\|XY^\top-M\|_F^2$ with $X\in\mathbb R^{m\times r}$,
 # $Y\in\mathbb R^{n\times r}$ and $M=U\Sigma V^\top$, $\sigma_1\ge\sigma_2\ge\dots$. The abstract of
 # *On the geometry of flat minima* (C. Josz, arXiv:2509.11386) states that the balanced global
