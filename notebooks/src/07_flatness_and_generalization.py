@@ -1,6 +1,18 @@
 # %% [markdown]
 # # Flatness of trained networks: the rescaling symmetry, and does flatness predict generalization?
 #
+# > **What the paper says:** nothing on this question. The paper is mathematical; "flat minima
+# > generalize better" is a hypothesis of the seed summary (an automatic digest of the paper),
+# > tested here, not a statement of the paper or of its abstract.
+# >
+# > **What this notebook adds:** the rescaling attack and its answer (measures taken at the
+# > balanced point of the rescaling orbit do not move); seven flatness measures, raw and balanced,
+# > ranked against the generalization gap (Kendall τ); whether the balanced point is the flattest
+# > of its orbit; $\lambda_{\max}$ against $2/\eta$ at the end of gradient descent.
+# >
+# > **Numerical evidence only:** all of it, on small networks and 200 images of digits. The
+# > default run (12 nets) settles nothing; the 48-net grid (`full=True`) is summarized at the end.
+#
 # Everything before this notebook lives on closed-form examples. Here the question readers
 # bring to a study of flat minima is asked of real networks: *are the flat minima the ones
 # that generalize, and is the maximal variation $f^\circ$ better at telling than
