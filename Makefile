@@ -24,13 +24,10 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
-# Every notebook with its default parameters, then the 48-net grid of notebook 07 (full=True),
-# whose figures (07_*_full) the README shows.
+# Every notebook with its default parameters (the network study's big grid is read from the
+# committed results/; `make study` recomputes it). All or nothing: see `python -m flatlib reproduce --help`.
 reproduce: $(STAMP)
 	$(PY) -m flatlib reproduce --jobs $(JOBS)
-	$(PY) -m flatlib reproduce 07_flatness_and_generalization -p full=True \
-	  --figures-dir build/figures-full --output-dir build/notebooks-full
-	cp build/figures-full/07_*_full.png build/figures-full/07_*_full.pdf figures/
 
 # The network study behind notebook 07 (results/network_study.csv and .json): 216 digits nets
 # trained to the same loss and measured (flatlib.networks.study).  Hours on 2 cores, so not part
