@@ -80,6 +80,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_matrix_factorization.py
 	$(PY) benchmarks/bench_symmetry_algebra.py
 	$(PY) benchmarks/bench_network_flatness.py
+	$(PY) benchmarks/bench_curvature.py
 
 # The book: README, the executed notebooks (committed outputs, not re-run) and the API
 # reference, as a static site in build/book/ (open build/book/index.html).
