@@ -140,7 +140,8 @@ def print_table(tab, first, firsts, vol=True):
 
 # %%
 pts_hyp = [np.array([a, 1.0 / a]) for a in alphas]
-assert all(f_hyp(p) == 0.0 for p in pts_hyp), "exact minima: alpha * (1/alpha) == 1 in floating point"
+assert all(f_hyp(p) == 0.0 for p in pts_hyp), \
+    f"expected exact minima (alpha * (1/alpha) == 1 in floating point), seen f = {[f_hyp(p) for p in pts_hyp]}"
 tab_hyp = sharpness_table(f_hyp, pts_hyp, **table_kw(grad=grad_hyp, hess=hess_hyp))
 print(f"f = 1/2 (xy - 1)^2 at (alpha, 1/alpha); r = rho = {radius}, eps = {eps}, level = {level}, "
       f"box half-width {box_halfwidth}, {grid}x{grid} grid")
@@ -148,17 +149,23 @@ print_table(tab_hyp, "alpha", [f"{a:.4g}" for a in alphas])
 
 i1 = alphas.index(1.0)
 lam_hyp = np.array([a * a + 1 / (a * a) for a in alphas])
-assert np.allclose(tab_hyp.column("lambda_max"), lam_hyp, rtol=1e-10)      # alpha^2 + 1/alpha^2
-assert np.allclose(tab_hyp.column("trace"), lam_hyp, rtol=1e-10)           # rank one: trace = lambda_max
-assert np.all(tab_hyp.column("sam_one_step") == 0.0)                       # blind at critical points
-assert np.array_equal(tab_hyp.column("sam_exact"), tab_hyp.column("max_variation"))  # at a minimum
+for name in ("lambda_max", "trace"):                    # alpha^2 + 1/alpha^2 (rank one: trace = lambda_max)
+    assert np.allclose(tab_hyp.column(name), lam_hyp, rtol=1e-10), \
+        f"expected {name} = alpha² + 1/alpha² (1e-10), seen {tab_hyp.column(name).tolist()} vs {lam_hyp.tolist()}"
+assert np.all(tab_hyp.column("sam_one_step") == 0.0), \
+    f"expected SAM one step 0 at critical points, seen {tab_hyp.column('sam_one_step').tolist()}"
+assert np.array_equal(tab_hyp.column("sam_exact"), tab_hyp.column("max_variation")), \
+    f"expected exact SAM = f° at minima, seen {tab_hyp.column('sam_exact').tolist()} vs {tab_hyp.column('max_variation').tolist()}"
 # f° = 1/2 lam r^2 (1 + 2r/lam^(3/2) + O(r^2)): above the leading term, by less than 10% at r = 0.1
 excess = tab_hyp.column("max_variation") / (0.5 * lam_hyp * radius ** 2) - 1
-assert np.all((0 < excess) & (excess <= 0.1))
+assert np.all((0 < excess) & (excess <= 0.1)), f"expected f° above ½ lambda r² by 0 to 10%, seen excess {excess.tolist()}"
 for name in ("lambda_max", "trace", "eps_sharpness", "sam_exact", "max_variation"):
-    assert np.argmin(tab_hyp.column(name)) == i1, name
-assert np.argmax(tab_hyp.column("sublevel_volume")) == i1
-assert all(row["sublevel_resolved"] for row in tab_hyp)
+    assert np.argmin(tab_hyp.column(name)) == i1, \
+        f"{name}: expected the smallest value at alpha = 1, seen it at alpha = {alphas[np.argmin(tab_hyp.column(name))]}"
+assert np.argmax(tab_hyp.column("sublevel_volume")) == i1, \
+    f"expected the largest volume at alpha = 1, seen it at alpha = {alphas[np.argmax(tab_hyp.column('sublevel_volume'))]}"
+assert all(row["sublevel_resolved"] for row in tab_hyp), \
+    f"expected every band resolved by the grid, seen {[row['sublevel_resolved'] for row in tab_hyp]}"
 
 # %% [markdown]
 # The same measures along the hyperbola, each divided by its value at the balanced minimum. For the
@@ -182,7 +189,7 @@ curves = {
 fig, ax = plt.subplots(figsize=(7.2, 4.4))
 for lab, (v, ls, col) in curves.items():
     ax.semilogx(a_curve, v / v[j1], ls=ls, color=col, lw=1.8, label=lab)
-    assert np.argmin(v) == j1, lab
+    assert np.argmin(v) == j1, f"{lab}: expected the minimum at alpha = 1, seen it at alpha = {a_curve[np.argmin(v)]:.4g}"
 ax.axvline(1.0, color="0.5", lw=0.8, ls=":")
 ax.set_xlabel(r"$\alpha$ (minimum $(\alpha, 1/\alpha)$)")
 ax.set_ylabel("measure / its value at $\\alpha=1$")
@@ -215,27 +222,32 @@ tab_deg = sharpness_table(f_deg, pts_deg, **table_kw(grad=grad_deg, hess=hess_de
 print(f"f = y^4 (1 + x^2) at (t, 0); r = rho = {radius}, eps = {eps}, level = {level}")
 print_table(tab_deg, "t", [f"{t:g}" for t in degenerate_ts])
 for name in ("lambda_max", "trace", "sam_one_step"):
-    assert np.all(np.abs(tab_deg.column(name)) <= 1e-12), name
+    assert np.all(np.abs(tab_deg.column(name)) <= 1e-12), f"{name}: expected 0 (1e-12), seen {tab_deg.column(name).tolist()}"
 ts = np.array(degenerate_ts)
 # f°((t,0), r) = (1 + t^2) r^4 (1 + O(r^2)): within 1% at r = 0.1
-assert np.allclose(tab_deg.column("max_variation") / ((1 + ts ** 2) * radius ** 4), 1.0, atol=1e-2)
+q_deg = tab_deg.column("max_variation") / ((1 + ts ** 2) * radius ** 4)
+assert np.allclose(q_deg, 1.0, atol=1e-2), f"expected f° = (1 + t²) r⁴ within 1%, seen ratios {q_deg.tolist()}"
 eps_closed = 100 * eps ** 4 * (1 + (np.abs(ts) + eps * (np.abs(ts) + 1)) ** 2)
-assert np.allclose(tab_deg.column("eps_sharpness"), eps_closed, rtol=1e-9)
-for name in ("eps_sharpness", "sam_exact", "max_variation"):
-    assert np.all(np.diff(tab_deg.column(name)) > 0), name       # t = 0 is the flattest
-assert np.all(np.diff(tab_deg.column("sublevel_volume")) < 0)
+assert np.allclose(tab_deg.column("eps_sharpness"), eps_closed, rtol=1e-9), \
+    f"expected the closed form of eps-sharpness (1e-9), seen {tab_deg.column('eps_sharpness').tolist()} vs {eps_closed.tolist()}"
+for name in ("eps_sharpness", "sam_exact", "max_variation"):                 # t = 0 is the flattest
+    assert np.all(np.diff(tab_deg.column(name)) > 0), f"{name}: expected increasing in t, seen {tab_deg.column(name).tolist()}"
+assert np.all(np.diff(tab_deg.column("sublevel_volume")) < 0), \
+    f"expected the volume decreasing in t, seen {tab_deg.column('sublevel_volume').tolist()}"
 
 print("\nflatness order and constant, f°((t,0), r) ~ c r^a, fitted on r in [1e-3, 1e-1]:")
 print(f"{'t':>4} {'order':>7} {'rational':>8} {'c at 4':>8} {'1 + t^2':>8}")
 fits_deg = [flatness_order(f_deg, p, grad=grad_deg, hess=hess_deg, rng=seed) for p in pts_deg]
 for t, fo in zip(degenerate_ts, fits_deg):
     print(f"{t:4g} {fo.order:7.3f} {str(fo.order_rational):>8} {fo.constant_at_rational:8.4f} {1 + t * t:8.4f}")
-    assert abs(fo.order - 4.0) <= 1e-3 and fo.order_rational == 4
-    assert abs(fo.constant_at_rational / (1 + t * t) - 1.0) <= 1e-4
+    assert abs(fo.order - 4.0) <= 1e-3 and fo.order_rational == 4, \
+        f"t = {t}: expected order 4 (1e-3), seen {fo.order!r}, rational {fo.order_rational!r}"
+    assert abs(fo.constant_at_rational / (1 + t * t) - 1.0) <= 1e-4, \
+        f"t = {t}: expected the constant 1 + t² = {1 + t * t:g} (1e-4), seen {fo.constant_at_rational!r}"
 signs_deg = [compare_flatness(f_deg, pts_deg[0], p, grad=grad_deg, hess=hess_deg, rng=seed).sign
              for p in pts_deg[1:]]
 print(f"compare_flatness((0,0), (t,0)) for t = {degenerate_ts[1:]}: signs {signs_deg} (-1: (0,0) is flatter)")
-assert signs_deg == [-1] * (len(pts_deg) - 1)
+assert signs_deg == [-1] * (len(pts_deg) - 1), f"expected (0, 0) flatter than every (t, 0) (signs -1), seen {signs_deg}"
 
 # %%
 t_curve = np.linspace(-2.0, 2.0, n_curve)
@@ -276,8 +288,9 @@ ax.set_ylabel(r"$f^\circ((t,0),r)$")
 ax.set_title("order 4, constant $1+t^2$: flattest at $t=0$")
 ax.legend(handles=h_mark + h_line, fontsize=8, ncol=2)
 fig.suptitle(r"$f(x,y)=y^4(1+x^2)$: degenerate minima $(t,0)$")
-assert np.all(lam_t == 0) and np.all(tr_t == 0) and np.all(one_t == 0)
-assert np.argmin(mv_t) == np.argmin(np.abs(t_curve))
+assert np.all(lam_t == 0) and np.all(tr_t == 0) and np.all(one_t == 0), \
+    f"expected lambda_max, trace and SAM one step all 0, seen max {max(np.abs(lam_t).max(), np.abs(tr_t).max(), np.abs(one_t).max())!r}"
+assert np.argmin(mv_t) == np.argmin(np.abs(t_curve)), f"expected f° smallest at t = 0, seen at t = {t_curve[np.argmin(mv_t)]:.4g}"
 show(fig, "03_degenerate_minima")
 
 # %% [markdown]
@@ -301,18 +314,21 @@ show(fig, "03_degenerate_minima")
 rng_check = np.random.default_rng(seed)
 for z in rng_check.standard_normal((5, 2)):
     for a in (1e-2, 0.3, 7.0):
-        assert abs(f_hyp([a * z[0], z[1] / a]) - f_hyp(z)) <= 1e-12 * max(1.0, f_hyp(z))   # invariance
+        dev = abs(f_hyp([a * z[0], z[1] / a]) - f_hyp(z))                 # invariance
+        assert dev <= 1e-12 * max(1.0, f_hyp(z)), f"expected f invariant under the rescaling (1e-12), seen {dev:.1e}"
 pts_orbit = [np.array([a, 1.0 / a]) for a in orbit_alphas]
-assert all(f_hyp(p) == 0.0 for p in pts_orbit)
+assert all(f_hyp(p) == 0.0 for p in pts_orbit), f"expected exact minima, seen f = {[f_hyp(p) for p in pts_orbit]}"
 tab_orbit = sharpness_table(f_hyp, pts_orbit, **table_kw(grad=grad_hyp, hess=hess_hyp, level=None))
 print(f"orbit (alpha, 1/alpha) of (1, 1) under (x, y) -> (alpha x, y / alpha); r = rho = {radius}, eps = {eps}")
 print_table(tab_orbit, "alpha", [f"{a:g}" for a in orbit_alphas], vol=False)
 lam_orbit = np.array([a * a + 1 / (a * a) for a in orbit_alphas])
-assert np.allclose(tab_orbit.column("lambda_max"), lam_orbit, rtol=1e-10)
+assert np.allclose(tab_orbit.column("lambda_max"), lam_orbit, rtol=1e-10), \
+    f"expected lambda_max = alpha² + 1/alpha² (1e-10), seen {tab_orbit.column('lambda_max').tolist()}"
 k1 = orbit_alphas.index(1.0)
 for name in ("lambda_max", "trace", "eps_sharpness", "sam_exact", "max_variation"):
-    assert np.argmin(tab_orbit.column(name)) == k1, name
-    assert tab_orbit.column(name).max() / tab_orbit.column(name)[k1] > 50, name   # blows up along the orbit
+    v = tab_orbit.column(name)
+    assert np.argmin(v) == k1, f"{name}: expected the smallest value at alpha = 1, seen at {orbit_alphas[np.argmin(v)]}"
+    assert v.max() / v[k1] > 50, f"{name}: expected a blow-up (> 50x) along the orbit, seen {v.max() / v[k1]:.3g}x"
 
 # %%
 a_wide = 10.0 ** np.linspace(-2.0, 2.0, n_curve if n_curve % 2 else n_curve + 1)
@@ -346,10 +362,12 @@ ax.set_ylabel(r"$f^\circ((\alpha,1/\alpha),r)$")
 ax.set_title(r"profiles along the orbit: the balanced one is lowest at every $r$")
 ax.legend(fontsize=9)
 fig.suptitle(r"$f=\frac{1}{2}(xy-1)^2$ and the rescaling $(x,y)\mapsto(\alpha x, y/\alpha)$")
-assert np.argmin(mv_wide) == np.argmin(np.abs(np.log(a_wide)))
-assert all(np.all(profiles[1.0] < profiles[a]) for a in (3.0, 10.0, 30.0))      # at every radius plotted
+assert np.argmin(mv_wide) == np.argmin(np.abs(np.log(a_wide))), \
+    f"expected f° smallest at alpha = 1, seen at alpha = {a_wide[np.argmin(mv_wide)]:.4g}"
+assert all(np.all(profiles[1.0] < profiles[a]) for a in (3.0, 10.0, 30.0)), \
+    f"expected the balanced profile lowest at every radius, seen min ratios {[float(np.min(profiles[a] / profiles[1.0])) for a in (3.0, 10.0, 30.0)]}"
 signs_orbit = [compare_flatness(f_hyp, [1.0, 1.0], [a, 1 / a], grad=grad_hyp, rng=seed).sign for a in (3.0, 10.0, 30.0)]
-assert signs_orbit == [-1, -1, -1]
+assert signs_orbit == [-1, -1, -1], f"expected (1, 1) flatter than every rescaled point (signs -1), seen {signs_orbit}"
 show(fig, "03_reparametrization")
 
 # %% [markdown]
@@ -393,10 +411,13 @@ Xb, Yb = balanced_factors(M, r)
 Xt, Yt = trace_flat_factors(M, r)
 zb, zt = P.pack(Xb, Yb), P.pack(Xt, Yt)
 c_star = (m / n) ** 0.25
-assert is_balanced(Xb, Yb) and np.allclose(n * Xt.T @ Xt, m * Yt.T @ Yt, atol=1e-10)
-assert P.f(zb) <= 1e-20 and P.f(zt) <= 1e-20                                  # both global minima
+assert is_balanced(Xb, Yb) and np.allclose(n * Xt.T @ Xt, m * Yt.T @ Yt, atol=1e-10), \
+    f"expected XᵀX = YᵀY and nXᵀX = mYᵀY, seen {np.abs(Xb.T @ Xb - Yb.T @ Yb).max():.1e}, {np.abs(n * Xt.T @ Xt - m * Yt.T @ Yt).max():.1e}"
+assert P.f(zb) <= 1e-20 and P.f(zt) <= 1e-20, f"expected two global minima (f <= 1e-20), seen {P.f(zb):.1e}, {P.f(zt):.1e}"
 for z in (zb, zt):    # the gradient is rounding noise; a gradient tolerance restores SAM's 0 at a critical point
-    assert np.linalg.norm(P.grad(z)) <= 1e-10 and sam_sharpness(P.f, z, rho, grad=P.grad, gtol=1e-10).value == 0.0
+    one_mf = sam_sharpness(P.f, z, rho, grad=P.grad, gtol=1e-10).value
+    assert np.linalg.norm(P.grad(z)) <= 1e-10 and one_mf == 0.0, \
+        f"expected |grad| <= 1e-10 and SAM one step 0, seen {np.linalg.norm(P.grad(z)):.1e}, {one_mf!r}"
 mf = {}
 for key, z in (("balanced", zb), ("trace-min", zt)):
     mf[key] = dict(
@@ -413,13 +434,19 @@ for key, d in mf.items():
     print(f"{key:>10} {d['trace']:7.2f} {d['lam']:7.2f} {d['eps']:11.4f} {d['sam']:9.5f} "
           + " ".join(f"{v:11.5g}" for v in d["mv"]))
 b, t = mf["balanced"], mf["trace-min"]
-assert abs(b["trace"] - (m + n) * sig.sum()) <= 1e-9 * b["trace"] and abs(t["trace"] - 2 * np.sqrt(m * n) * sig.sum()) <= 1e-9 * t["trace"]
-assert abs(b["lam"] - 2 * sig[0]) <= 1e-9 * b["lam"] and abs(t["lam"] - sig[0] * (c_star ** 2 + c_star ** -2)) <= 1e-9 * t["lam"]
-assert t["trace"] < b["trace"] and b["lam"] < t["lam"]                          # the disagreement
-assert np.all(b["mv"] < t["mv"]) and b["sam"] < t["sam"]                         # f° sides with lambda_max
-assert t["eps"] < b["eps"]                                              # at these two points: as the trace
+for got, want, what in [(b["trace"], (m + n) * sig.sum(), "trace at balanced = (m+n) tr Σ"),
+                        (t["trace"], 2 * np.sqrt(m * n) * sig.sum(), "trace at trace-min = 2√(mn) tr Σ"),
+                        (b["lam"], 2 * sig[0], "lambda_max at balanced = 2σ₁"),
+                        (t["lam"], sig[0] * (c_star ** 2 + c_star ** -2), "lambda_max at trace-min = σ₁(c*² + c*⁻²)")]:
+    assert abs(got - want) <= 1e-9 * got, f"expected {what} = {want!r} (1e-9), seen {got!r}"
+assert t["trace"] < b["trace"] and b["lam"] < t["lam"], \
+    f"expected the disagreement (trace smaller, lambda_max larger at trace-min), seen traces {b['trace']:.4f}, {t['trace']:.4f}, lambda {b['lam']:.4f}, {t['lam']:.4f}"
+assert np.all(b["mv"] < t["mv"]) and b["sam"] < t["sam"], \
+    f"expected f° and exact SAM smaller at balanced, seen f° {b['mv'].tolist()} vs {t['mv'].tolist()}, SAM {b['sam']!r} vs {t['sam']!r}"
+assert t["eps"] < b["eps"], f"expected eps-sharpness smaller at trace-min, seen {t['eps']!r} vs {b['eps']!r}"
 # small radius: f° = 1/2 lambda_max r^2 (1 + O(r)), within 5% at r = 0.05
-assert np.all(np.abs(np.array([b["mv"][0], t["mv"][0]]) / (0.5 * np.array([b["lam"], t["lam"]]) * mf_radii[0] ** 2) - 1) <= 5e-2)
+q_mf = np.array([b["mv"][0], t["mv"][0]]) / (0.5 * np.array([b["lam"], t["lam"]]) * mf_radii[0] ** 2)
+assert np.all(np.abs(q_mf - 1) <= 5e-2), f"expected f° / (½ lambda r²) = 1 within 5% at r = {mf_radii[0]}, seen {q_mf.tolist()}"
 
 # %% [markdown]
 # Along the path $(cX_b,Y_b/c)$ of global minima we follow every measure. The $\varepsilon$-sharpness
@@ -442,8 +469,9 @@ def eps_sharp_path(c):
     return 100.0 * (0.5 * np.einsum("kij,kij->k", R, R).max() - fz) / (1.0 + fz)
 
 
-assert abs(eps_sharp_path(1.0) - b["eps"]) <= 1e-9 * b["eps"]          # = epsilon_sharpness(corners=True)
-assert abs(eps_sharp_path(c_star) - t["eps"]) <= 1e-9 * t["eps"]
+for c_, e_ in ((1.0, b["eps"]), (c_star, t["eps"])):                       # = epsilon_sharpness(corners=True)
+    assert abs(eps_sharp_path(c_) - e_) <= 1e-9 * e_, \
+        f"c = {c_:.4f}: expected the vertex maximum = epsilon_sharpness(corners=True) (1e-9), seen {eps_sharp_path(c_)!r} vs {e_!r}"
 c_path = np.union1d(np.geomspace(0.7, 1.5, n_curve // 2 + 1), [1.0, c_star])
 tr_path = np.array([P.hessian_trace(P.pack(c * Xb, Yb / c)) for c in c_path])
 lam_path = np.array([float(P.lambda_max(P.pack(c * Xb, Yb / c))) for c in c_path])
@@ -461,11 +489,14 @@ print(f"  lambda_max, f°(x, r) for r = {', '.join(f'{rr:g}' for rr in mf_radii)
 print(f"  trace: c* = (m/n)^(1/4) = {c_star:.4f}")
 print(f"  eps-sharpness: c_eps = {c_eps:.2f}; eps-sharpness % at c = 1: {es_path[i_b]:.5f}, "
       f"at c_eps: {es_min:.5f}, at c*: {es_path[i_t]:.5f}")
-assert np.argmin(tr_path) == i_t and np.argmin(lam_path) == i_b
-assert np.all(np.argmin(mv_path, axis=0) == i_b)
+assert np.argmin(tr_path) == i_t and np.argmin(lam_path) == i_b, \
+    f"expected the trace smallest at c* and lambda_max at 1, seen c = {c_path[np.argmin(tr_path)]:.4f}, {c_path[np.argmin(lam_path)]:.4f}"
+assert np.all(np.argmin(mv_path, axis=0) == i_b), f"expected f° smallest at c = 1, seen c = {c_path[np.argmin(mv_path, axis=0)].tolist()}"
 # the eps-sharpness minimizer: below every grid value, strictly between the balanced point and c*
-assert es_min <= min(es_zoom.min(), es_path.min()) and 1.0 < c_eps < c_star - 0.01
-assert es_min < es_path[i_t] < es_path[i_b]
+assert es_min <= min(es_zoom.min(), es_path.min()) and 1.0 < c_eps < c_star - 0.01, \
+    f"expected the minimizer below every grid value, with 1 < c_eps < c* - 0.01 = {c_star - 0.01:.4f}, seen c_eps = {c_eps:.4f}"
+assert es_min < es_path[i_t] < es_path[i_b], \
+    f"expected eps-sharpness at c_eps < at c* < at 1, seen {es_min!r}, {es_path[i_t]!r}, {es_path[i_b]!r}"
 
 fig, axs = plt.subplots(1, 3, figsize=(15.5, 4.5), gridspec_kw={"width_ratios": [1.15, 0.85, 1.0]})
 ax = axs[0]
@@ -478,7 +509,9 @@ for k, (rr, ls) in enumerate(zip(mf_radii, ("--", "-.", ":"))):
 ax.plot([1.0], [1.0], "o", color="tab:blue", ms=6, zorder=5, label=r"minimum of $\lambda_{\max}$ and $f^\circ$: $c=1$")
 ax.plot([c_star], [tr_path[i_t] / tr_path[i_b]], "o", color="tab:cyan", ms=6, zorder=5,
         label=rf"minimum of the trace: $c_*={c_star:.3f}$")
-ax.plot([c_eps], [es_min / es_path[i_b]], "o", color="tab:orange", ms=6, zorder=5,
+# c_eps is found to xatol = 1e-6, where round-off can move it: drawn at c_eps rounded to 1e-4
+c_eps_plot = round(float(c_eps), 4)
+ax.plot([c_eps_plot], [eps_sharp_path(c_eps_plot) / es_path[i_b]], "o", color="tab:orange", ms=6, zorder=5,
         label=rf"minimum of $\varepsilon$-sharpness: $c_\varepsilon\approx{c_eps:.2f}$")
 ax.set_xlabel(r"$c$: global minimum $(c\,X_b,\ Y_b/c)$")
 ax.set_ylabel("measure / its value at the balanced point $c=1$")
@@ -489,7 +522,7 @@ ax.set_title(r"$\lambda_{\max}$ and $f^\circ$ are smallest at $c=1$, the trace a
 ax.legend(fontsize=7.5, loc="upper center", ncol=2)
 ax = axs[1]
 ax.plot(c_zoom, es_zoom, "o-", color="tab:orange", ms=3.5, lw=1.4, label=rf"$\varepsilon$-sharpness, $\varepsilon={eps:g}$")
-ax.axvline(c_eps, color="tab:orange", lw=1.0, ls="--", label=rf"its minimizer $c_\varepsilon\approx{c_eps:.2f}$")
+ax.axvline(c_eps_plot, color="tab:orange", lw=1.0, ls="--", label=rf"its minimizer $c_\varepsilon\approx{c_eps:.2f}$")
 ax.axvline(c_star, color="tab:cyan", lw=1.4, ls=":", label=rf"trace minimizer $c_*={c_star:.3f}$")
 ax.axvline(1.0, color="tab:blue", lw=1.0, ls=":", label=r"balanced, $c=1$")
 ax.set_xlabel(r"$c$: global minimum $(c\,X_b,\ Y_b/c)$")
@@ -509,7 +542,7 @@ ax.set_ylabel(r"value at $x_{\rm tr}=(c_*X_b,Y_b/c_*)$ / at $x_b=(X_b,Y_b)$")
 ax.set_title(r"$f^\circ$ is larger at $x_{\rm tr}$ at every radius tested")
 ax.legend(fontsize=8, loc="center right")
 fig.suptitle(rf"matrix factorization $m={m}$, $n={n}$, $r={r}$: the measures along the orbit of global minima")
-assert np.all(ratio > 1.0)
+assert np.all(ratio > 1.0), f"expected f° larger at the trace-min point at every radius, seen min ratio {ratio.min()!r}"
 show(fig, "03_matrix_factorization")
 
 # %% [markdown]
@@ -541,10 +574,12 @@ for p in pts_sam:
     ex = sam_sharpness(f_hyp, p, rho, grad=grad_hyp, exact=True, hess=hess_hyp, rng=seed)
     sam_rows.append((one.value, ex.value, one.grad_norm))
     print(f"{str(p):>12} {one.grad_norm:9.4f} {one.value:11.7f} {ex.value:10.7f} {one.value / ex.value:6.3f}")
-    assert one.value <= ex.value * (1 + 1e-12)                       # a lower bound
-    assert (one.value == 0.0) == (one.grad_norm == 0.0)              # 0 exactly at the critical points
-assert abs(sam_rows[0][1] - (rho ** 2 / 2 + rho ** 4 / 8)) <= 1e-12    # the saddle (0, 0)
-assert sam_rows[3][0] < 0 < sam_rows[3][1]                             # a decrease near the saddle
+    assert one.value <= ex.value * (1 + 1e-12), f"{p}: expected one step <= exact (a lower bound), seen {one.value!r} > {ex.value!r}"
+    assert (one.value == 0.0) == (one.grad_norm == 0.0), \
+        f"{p}: expected one step 0 exactly at critical points, seen value {one.value!r} with |grad| {one.grad_norm!r}"
+assert abs(sam_rows[0][1] - (rho ** 2 / 2 + rho ** 4 / 8)) <= 1e-12, \
+    f"expected exact SAM ρ²/2 + ρ⁴/8 = {rho ** 2 / 2 + rho ** 4 / 8!r} at the saddle (1e-12), seen {sam_rows[0][1]!r}"
+assert sam_rows[3][0] < 0 < sam_rows[3][1], f"expected a negative one step and positive exact SAM near the saddle, seen {sam_rows[3][:2]}"
 
 # %%
 t_diag = np.union1d(np.linspace(0.0, 1.3, 3 * n_curve), np.r_[np.linspace(0.0, 0.15, n_curve), 1.0])  # x = y = t
@@ -570,7 +605,9 @@ ax.set_ylim(min(-0.1, 1.1 * (one_d / ex_d).min()), 1.1)
 ax.set_xlabel("$t$ (point $(t,t)$)")
 ax.set_ylabel("one step / exact")
 ax.set_title("one step / exact: 0 at critical points, < 0 near the saddle")
-assert np.all(one_d <= ex_d * (1 + 1e-12)) and np.all(one_d[np.isin(t_diag, [0.0, 1.0])] == 0.0)
+assert np.all(one_d <= ex_d * (1 + 1e-12)), f"expected one step <= exact along the diagonal, seen max ratio {np.max(one_d / ex_d)!r}"
+assert np.all(one_d[np.isin(t_diag, [0.0, 1.0])] == 0.0), \
+    f"expected one step 0 at the critical points t = 0, 1, seen {one_d[np.isin(t_diag, [0.0, 1.0])].tolist()}"
 show(fig, "03_sam_one_step")
 
 # %% [markdown]
@@ -606,9 +643,12 @@ for p in pts_vol:
     lab = f"({p[0]:.3g}, {p[1]:.3g})"
     print(f"{lab:>12} {gv.volume:9.4f} {gv.grid_error:9.4f} {str(gv.resolved):>8} {str(gv.touches_boundary):>7} "
           f"{mc.volume:7.3f} {mc.stderr:9.3f} {gv.log_volume:8.3f}")
-    assert gv.resolved and gv.touches_boundary and mc.touches_boundary
-    assert abs(mc.volume - gv.volume) <= 4 * mc.stderr + gv.grid_error   # the two estimates agree
-assert vols[0][0].volume > vols[1][0].volume > vols[2][0].volume          # largest at the flattest
+    assert gv.resolved and gv.touches_boundary and mc.touches_boundary, \
+        f"{lab}: expected a resolved band touching the box, seen resolved={gv.resolved}, touches={gv.touches_boundary}, {mc.touches_boundary}"
+    assert abs(mc.volume - gv.volume) <= 4 * mc.stderr + gv.grid_error, \
+        f"{lab}: expected the two estimates to agree (4 stderr + grid error = {4 * mc.stderr + gv.grid_error:.4f}), seen {mc.volume:.4f} vs {gv.volume:.4f}"
+assert vols[0][0].volume > vols[1][0].volume > vols[2][0].volume, \
+    f"expected the volume largest at the flattest minimum, seen {[v[0].volume for v in vols]}"
 
 # the resolution flag: a thin band (level 1e-4, about 0.01 thick at (1/3, 3)) on a 41x41 grid
 with warnings.catch_warnings(record=True) as caught:
@@ -616,7 +656,8 @@ with warnings.catch_warnings(record=True) as caught:
     thin = sublevel_volume(f_hyp, pts_vol[2], 1e-4, box_halfwidth=box_halfwidth, grid=41, vectorized=True)
 kinds = sorted({w.category.__name__ for w in caught})
 print(f"thin band at (1/3, 3), level 1e-4, 41x41 grid: resolved = {thin.resolved}, warnings: {', '.join(kinds)}")
-assert not thin.resolved and "GridResolutionWarning" in kinds
+assert not thin.resolved and "GridResolutionWarning" in kinds, \
+    f"expected an unresolved thin band with a GridResolutionWarning, seen resolved={thin.resolved}, warnings {kinds}"
 
 # %% [markdown]
 # The box decides part of the answer. With a box that is large compared with the curvature of the
@@ -635,8 +676,11 @@ for h in h_list:
     v = vol_curves[h]
     print(f"box half-width {h:g}: max over alpha of vol / vol at alpha = 1: {v.max() / v[j_vol]:.3f}, "
           f"reached at |log3 alpha| = {abs(np.log(a_vol[np.argmax(v)]) / np.log(3)):.2f}")
-assert np.argmax(vol_curves[0.2]) == j_vol and np.argmax(vol_curves[box_halfwidth]) == j_vol
-assert vol_curves[0.5].max() / vol_curves[0.5][j_vol] > 1.003                 # the box effect
+assert np.argmax(vol_curves[0.2]) == j_vol and np.argmax(vol_curves[box_halfwidth]) == j_vol, \
+    f"expected the largest volume at alpha = 1 for half-widths 0.2 and {box_halfwidth}, seen alpha = " \
+    f"{a_vol[np.argmax(vol_curves[0.2])]:.4g}, {a_vol[np.argmax(vol_curves[box_halfwidth])]:.4g}"
+assert vol_curves[0.5].max() / vol_curves[0.5][j_vol] > 1.003, \
+    f"expected the half-width 0.5 box to move the maximum off alpha = 1 (> 0.3%), seen {vol_curves[0.5].max() / vol_curves[0.5][j_vol]:.5f}"
 
 fig, axs = plt.subplots(1, 2, figsize=(11.5, 4.6))
 ax = axs[0]
@@ -711,9 +755,12 @@ cols = ("hyperbola", "degenerate", "rescaling", "factorization")
 print(f"{'measure':>16} " + " ".join(f"{c:>13}" for c in cols))
 for name, v in summary.items():
     print(f"{name:>16} " + " ".join(f"{x:>13}" for x in v))
-assert summary["f°(x, r)"] == ("yes",) * 4
-assert summary["lambda_max"] == ("yes", "ties", "yes", "yes") and summary["trace"] == ("yes", "ties", "yes", "no")
-assert summary["SAM one step"][:3] == ("ties",) * 3 and summary["eps-sharpness"][3] == "no"
+expected_summary = {"f°(x, r)": ("yes",) * 4, "lambda_max": ("yes", "ties", "yes", "yes"),
+                    "trace": ("yes", "ties", "yes", "no")}
+for key, want in expected_summary.items():
+    assert summary[key] == want, f"{key}: expected {want}, seen {summary[key]}"
+assert summary["SAM one step"][:3] == ("ties",) * 3 and summary["eps-sharpness"][3] == "no", \
+    f"expected SAM one step ties on the first three, eps-sharpness 'no' on the last, seen {summary['SAM one step']}, {summary['eps-sharpness']}"
 
 # %%
 # NBVAL_IGNORE_OUTPUT
