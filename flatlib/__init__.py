@@ -15,6 +15,7 @@ flatlib.bracket             branch and bound closing value <= f° <= upper (Lips
 flatlib.certify             certified bracket of f° on small problems (grid + Lipschitz)
 flatlib.calculus            calculus rules (first/second-order, directional, separable sums)
 flatlib.spectral            Hessian lambda_max / lambda_min (Lanczos) and trace (Hutchinson)
+flatlib.curvature           top-k eigenpairs with residuals, Hutch++ / deflated traces, SLQ density, per-layer blocks
 flatlib.sharpness           classical sharpness: epsilon-sharpness, SAM, sublevel volume
 flatlib.symmetry            symmetry algebra from the gradient, Noether charges
 flatlib.flows               gradient / subgradient flows and descent, conserved-quantity flows
@@ -44,6 +45,7 @@ from .spectral import hessian_lambda_max, hessian_lambda_min, hessian_trace
 from .symmetry import conserved_quantities, symmetry_algebra
 from .flows import conserved_flow, gradient_descent, gradient_flow, subgradient_descent, subgradient_flow
 from . import calculus, certify, dynamics, sharpness
+from . import curvature
 from .certify import certified_max_variation
 
 __version__ = "0.1.0"
