@@ -238,7 +238,8 @@ def directional_constant(f, x, *, dirderiv=None, n_dirs=None, t=None, richardson
         Sampled directions (see Method).
     t : float, optional
         Difference step; default ``1e-5 * max(1, ||x||)`` with Richardson, ``1e-8 * max(1, ||x||)``
-        without.
+        without; at least ``1e-13 max(1, |x|_inf)`` and ``1e-150`` (else the quotient is noise:
+        a ``ValueError`` naming ``t``).
     richardson : bool
         Extrapolate the difference quotient (default ``True``).
     n_refine : int
@@ -301,6 +302,9 @@ def _directional_derivative(f, x, dirderiv, t, richardson):
     if t is None:
         t = (1e-5 if richardson else 1e-8) * max(1.0, float(np.linalg.norm(x)))
     t = as_scalar(t, "t", low=0.0, low_open=True)
+    if t < 1e-13 * max(1.0, float(np.max(np.abs(x)))) or t < 1e-150:
+        raise ValueError(f"t = {t:g} is too small for a difference quotient at x (below "
+                         f"1e-13 max(1, |x|_inf) or 1e-150, the quotient is rounding noise)")
     fx = fw(x)
     if richardson:
         def D(u):

@@ -96,7 +96,7 @@ def certified_max_variation(f, x, radius, *, lipschitz, points_per_axis=201, vec
     if r == 0.0:
         return CertifiedBracket(0.0, 0.0, x.copy(), 0.0, F.ncalls, 0.0)
     # radii whose squares over/underflow: the grid in units of a power of 2 near r (exact scaling)
-    s = 1.0 if 2.0 ** -256 <= r <= 2.0 ** 256 else math.ldexp(1.0, math.frexp(r)[1])
+    s = 1.0 if 2.0 ** -256 <= r <= 2.0 ** 256 else math.ldexp(1.0, math.frexp(r)[1] - 1)
     rs = r / s
     ax = np.linspace(-rs, rs, m)
     h = ax[1] - ax[0]
@@ -123,7 +123,10 @@ def certified_max_variation(f, x, radius, *, lipschitz, points_per_axis=201, vec
         j = int(np.argmax(v))
         if v[j] > best:
             best, arg = float(v[j]), Y[j].copy()
-    # covering radius of the projected grid, plus the few ulps the shrinking may have cost
+    # covering radius of the projected grid, plus the few ulps the shrinking may have cost, plus
+    # the rounding of the points x + u themselves (2 eps (|x| + r) per coordinate: far from the
+    # origin they collapse onto fewer floating-point points than the grid has)
     with np.errstate(over="ignore"):
-        upper = best + L * s * (h * np.sqrt(n) / 2.0 + 1e-13 * rs)
+        upper = best + L * s * (h * np.sqrt(n) / 2.0 + 1e-13 * rs) \
+            + L * 2.0 * np.finfo(float).eps * (float(np.max(np.abs(x))) + r) * np.sqrt(n)
     return CertifiedBracket(best, float(upper), arg, float(h * s), F.ncalls, float(r))

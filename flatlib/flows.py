@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import (NonFiniteError, _real_array, as_int, as_nonneg, as_point, as_positive_int,
-                        as_scalar, check_callable, scalar_fn, vector_fn)
+from ._validate import (NonFiniteError, _real_array, as_int, as_point, as_scalar, check_callable,
+                        returned_floats, scalar_fn, vector_fn)
 
 __all__ = [
     "FlowResult",
@@ -167,7 +167,7 @@ def _charge_traj(charges, quad, X):
         return np.atleast_2d(charges(X)).reshape(X.shape[0], -1)
     rows = []
     for x in X:
-        q = np.atleast_1d(np.asarray(charges(x), dtype=float)).ravel()
+        q = np.atleast_1d(returned_floats(charges(x), "charges")).ravel()
         if not np.all(np.isfinite(q)):
             raise ValueError(f"charges returned non-finite values at {x}")
         rows.append(q)

@@ -518,11 +518,11 @@ def _start_directions(x, gx, H, rng, n_starts, starts):
 
 
 def _scale_of(r):
-    """1 for radii in ``[2^-256, 2^256]``; otherwise the power of 2 nearest ``r`` (exact scaling:
+    """1 for radii in ``[2^-256, 2^256]``; otherwise the power of 2 just below ``r`` (exact scaling:
     ``x + s z`` is the same floating-point point as ``x + u`` for ``u = s z``)."""
     if _SCALE_LO <= r <= _SCALE_HI:
         return 1.0
-    return math.ldexp(1.0, math.frexp(r)[1])
+    return math.ldexp(1.0, math.frexp(r)[1] - 1)
 
 
 def _overflow_check(vals, fx):

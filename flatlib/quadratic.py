@@ -278,7 +278,8 @@ def trust_region_max(Q, g, r, *, full_output=False):
     Q = as_real_array(Q, "Q", ndim=2)
     g = as_point(g, "g")
     if Q.shape != (g.size, g.size):
-        raise ValueError(f"Q must have shape ({g.size}, {g.size}), got {Q.shape}")
+        raise ValueError(f"Q must have shape ({g.size}, {g.size}) to match g of length {g.size}, "
+                         f"got {Q.shape}")
     r = as_scalar(r, "r", low=0.0)
     full_output = as_bool(full_output, "full_output")
     lam, V = np.linalg.eigh(0.5 * Q + 0.5 * Q.T)  # (= 0.5 (Q + Qᵀ) bit for bit, without overflow)
@@ -407,9 +408,10 @@ class Quadratic:
         (1.75, True, True)
         """
         x = as_point(x, "x", n=self.n)
-        r = as_nonneg(r, "radius")
+        r = as_nonneg(r, "r (the radius)")
         if np.ndim(r):
-            raise ValueError("radius must be a scalar here; use flatlib.max_variation for profiles")
+            raise ValueError("r (the radius) must be a scalar here; use flatlib.max_variation for "
+                             "profiles")
         if side not in ("both", "up", "down"):
             raise ValueError(f"side must be 'both', 'up' or 'down', got {side!r}")
         with np.errstate(over="ignore", invalid="ignore"):
@@ -447,14 +449,22 @@ class Quadratic:
         on the exact profile (the bisection keeps ``q°(lo) < d <= q°(hi)``, so it converges
         to the infimum); ``(inf, None)`` when the level set is empty."""
         x = as_point(x, "x", n=self.n)
-        d = as_nonneg(d, "delta", strictly_positive=True)
+        d = as_nonneg(d, "d (the level gap delta)", strictly_positive=True)
         if np.ndim(d):
-            raise ValueError("delta must be a scalar here; use flatlib.level_distance for profiles")
+            raise ValueError("d (the level gap delta) must be a scalar here; use "
+                             "flatlib.level_distance for profiles")
         d = float(d)
         g = self.grad(x)
         if not np.any(self.Q) and not np.any(g):
             return np.inf, None
-        prof = lambda r: self.max_variation(x, r, side=side)[0]
+
+        def prof(r):  # q°(x, r); a value beyond the largest float is above every d
+            try:
+                return self.max_variation(x, r, side=side)[0]
+            except ValueError as exc:
+                if "cannot be represented" in str(exc) or "overflows" in str(exc):
+                    return np.inf
+                raise
         lo, hi = 0.0, 1.0
         if prof(hi) >= d:
             while hi > 1e-300 and prof(0.5 * hi) >= d:

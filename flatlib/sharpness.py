@@ -400,6 +400,13 @@ def sam_sharpness(f, x, rho, *, grad=None, exact=False, hess=None, n_starts=8, r
     rho = as_scalar(rho, "rho", low=0.0)
     gtol = as_scalar(gtol, "gtol", low=0.0)
     exact = as_bool(exact, "exact")
+    # the arguments of the exact computation are checked whichever mode is used
+    _nonneg_int(n_starts, "n_starts")
+    as_positive_int(max_iter, "max_iter")
+    as_scalar(tol, "tol", low=0.0, low_open=True)
+    resolve_rng(rng)
+    if hess is not None:
+        check_callable(hess, "hess")
     fw = scalar_fn(f, "f")
     gw = vector_fn(grad, n, "grad") if grad is not None else None
     if not exact and gw is None:

@@ -55,8 +55,8 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from ._results import ScalarResult
-from ._validate import (as_bool, as_int, as_point, as_positive_int, as_rng, as_scalar,
-                        check_callable, real_scalar, returned_floats, vector_fn)
+from ._validate import (NonFiniteError, as_bool, as_int, as_point, as_positive_int, as_rng,
+                        as_scalar, check_callable, real_scalar, returned_floats, vector_fn)
 
 __all__ = [
     "EigenResult",
@@ -64,6 +64,7 @@ __all__ = [
     "hessian_lambda_max",
     "hessian_lambda_min",
     "hessian_trace",
+    "hessian_operator",
     "resolve_rng",
 ]
 
@@ -181,11 +182,13 @@ def _hvp_of_gradient(g, step):
     return hvp
 
 
-def hessian_operator(fun, x, *, grad=None, hvp=None, hess=None, who="hessian_lambda_max",
+def hessian_operator(f, x, *, grad=None, hvp=None, hess=None, who="hessian_lambda_max",
                      allow_finite_differences=None):
     r"""The Hessian-vector product ``(x, v) -> ∇²f(x) v`` that the curvature functions use,
     from ``hvp=``, a first argument that is itself a product (two arguments), ``f`` with
-    ``grad=`` or ``hess=``, or ``f`` alone (module docstring). Returns ``(hvp, how)``.
+    ``grad=`` or ``hess=``, or ``f`` alone (module docstring). Returns ``(hvp, how)``; the
+    product returned checks what it computes (an array of ``n`` finite reals, else a
+    ``ValueError``/``TypeError`` naming the function it comes from).
 
     Examples
     --------
@@ -200,40 +203,59 @@ def hessian_operator(fun, x, *, grad=None, hvp=None, hess=None, who="hessian_lam
     ...
     TypeError: hvp must be a function hvp(x, v) -> Hessian(x) @ v of two arguments; it takes one (is it f, the loss?): pass f as the first argument with grad= or hvp=
     """
+    x = as_point(x, "x")
+    H, how, name = _operator(f, x, grad, hvp, hess, who, allow_finite_differences)
+    return _checked_product(H, x.size, name), how
+
+
+def _checked_product(H, n, name):
+    def product(y, v):
+        out = returned_floats(H(y, v), name)
+        if out.shape != (n,):
+            if out.size != n:
+                raise ValueError(f"{name} must give an array of shape ({n},), got shape {out.shape}")
+            out = out.reshape(n)
+        if not np.all(np.isfinite(out)):
+            raise NonFiniteError(f"{name} returned non-finite values")
+        return out
+    return product
+
+
+def _operator(f_, x, grad, hvp, hess, who, allow_finite_differences):
     if hvp is not None:
         check_callable(hvp, "hvp")
         if _n_args(hvp) == 1:
             raise TypeError("hvp must be a function hvp(x, v) -> Hessian(x) @ v of two arguments; "
                             "it takes one (is it f, the loss?): pass f as the first argument with "
                             "grad= or hvp=")
-        if fun is not None:
-            check_callable(fun, "f")
-        return hvp, "hvp"
-    if fun is None:
+        if f_ is not None:
+            check_callable(f_, "f")
+        return hvp, "hvp", "hvp"
+    if f_ is None:
         raise TypeError(f"{who} needs f (with grad=, hvp= or hess=, or alone) or an hvp "
                         f"(x, v) -> Hessian(x) @ v as its first argument, got None")
-    if not callable(fun):
-        raise TypeError(f"{who}: f (or hvp) must be callable, got {type(fun).__name__}")
-    k = _n_args(fun)
+    if not callable(f_):
+        raise TypeError(f"{who}: f (or hvp) must be callable, got {type(f_).__name__}")
+    k = _n_args(f_)
     if k == 2:  # the historical form: the first argument is the product itself
         if grad is not None:
             raise TypeError(f"{who}: the first argument takes two arguments, so it is read as "
                             f"hvp(x, v), and grad= is then not used; pass f (one argument) with grad=")
-        return fun, "hvp"
+        return f_, "hvp", "hvp"
     if k not in (1, None):
         raise TypeError(f"{who}: the first argument must be f(x) (one argument) or hvp(x, v) "
                         f"(two), it takes {k}")
     if grad is not None:
         check_callable(grad, "grad")
-        return _hvp_of_gradient(grad, 1e-5), "central differences of grad"
+        return _hvp_of_gradient(grad, 1e-5), "central differences of grad", "grad"
     if hess is not None:
         check_callable(hess, "hess")
-        return (lambda y, v: returned_floats(hess(y), "hess") @ v), "hess"
+        return (lambda y, v: _hess_times(hess, y, v)), "hess", "hess"
     if k is None:  # no signature: one trial call tells f (a scalar) from a product
         try:
-            v = fun(x)
+            v = f_(x)
         except TypeError:
-            return fun, "hvp"
+            return f_, "hvp", "hvp"
         real_scalar(v, "f")
     n = x.size
     if allow_finite_differences is not None:
@@ -249,8 +271,18 @@ def hessian_operator(fun, x, *, grad=None, hvp=None, hess=None, who="hessian_lam
                       f"allow_finite_differences=True to silence this warning.",
                       FiniteDifferenceWarning, stacklevel=4)
     from ._validate import scalar_fn
-    fw = scalar_fn(fun, "f")
-    return _hvp_of_gradient(_fd_gradient(fw, n), 3e-4), "differences of differences of f"
+    fw = scalar_fn(f_, "f")
+    return _hvp_of_gradient(_fd_gradient(fw, n), 3e-4), "differences of differences of f", "f"
+
+
+
+
+def _hess_times(hess, y, v):
+    Hm = returned_floats(hess(y), "hess")
+    n = v.size
+    if Hm.shape != (n, n):
+        raise ValueError(f"hess must return an array of shape ({n}, {n}), got {Hm.shape}")
+    return Hm @ v
 
 
 def _prepare(hvp, x, n, grad=None, hvp_kw=None, hess=None, who="hessian_lambda_max",
@@ -262,9 +294,8 @@ def _prepare(hvp, x, n, grad=None, hvp_kw=None, hess=None, who="hessian_lambda_m
         n = as_positive_int(n, "n")
         if n != x.shape[0]:
             raise ValueError(f"n must equal len(x) = {x.shape[0]}, got {n}")
-    H, how = hessian_operator(hvp, x, grad=grad, hvp=hvp_kw, hess=hess, who=who,
-                              allow_finite_differences=allow_finite_differences)
-    op = vector_fn(lambda v: H(x, v), n, name="hvp" if how == "hvp" else f"the Hessian product ({how})")
+    H, how, name = _operator(hvp, x, grad, hvp_kw, hess, who, allow_finite_differences)
+    op = vector_fn(lambda v: H(x, v), n, name=name)
     return x, n, op
 
 
@@ -319,7 +350,12 @@ def _extreme_eig(hvp, x, *, n, hess, tol, rng, which, dense_max_n, assemble_max_
         maxiter = max(1000, 10 * n)
     try:
         w, V = spla.eigsh(A, k=1, which=which, v0=v0, tol=tol, maxiter=int(maxiter))
-    except spla.ArpackNoConvergence as exc:  # pragma: no cover - depends on spectrum
+    except spla.ArpackNoConvergence as exc:  # maxiter too small for the spectrum
+        if n <= ARPACK_FALLBACK_MAX_N:  # the right value anyway, from n more products
+            H = _assemble(op, n)
+            wd, Vd = np.linalg.eigh(H)
+            i = -1 if which == "LA" else 0
+            return EigenResult(float(wd[i]), Vd[:, i].copy(), op.ncalls, "assembled", which)
         raise RuntimeError(
             f"Lanczos (ARPACK) did not converge for which={which!r} after {op.ncalls} "
             f"Hessian-vector products; increase maxiter or tol") from exc
@@ -383,7 +419,10 @@ def hessian_lambda_max(f, x, *, grad=None, hvp=None, hess=None, n=None, tol=1e-1
         Without ``hess``, largest ``n`` for which the Hessian is assembled from
         ``n`` products and diagonalized densely (default 16).
     maxiter : int, optional
-        ARPACK iteration cap (default ``max(1000, 10 n)``).
+        ARPACK iteration cap (default ``max(1000, 10 n)``). When Lanczos stops at the cap without
+        converging, the Hessian is assembled from ``n`` products and diagonalized densely for
+        ``n <= 2000`` (the right value; ``method="assembled"``); a ``RuntimeError`` naming
+        ``maxiter`` beyond.
     allow_finite_differences : bool or None
         For ``f`` alone: ``None`` warns above 50 dimensions, ``True`` is silent, ``False``
         raises (as in :func:`flatlib.max_variation`).
