@@ -49,7 +49,7 @@ STUDY_AXES = {
     "depth": (1, 2),
     "lr": (0.03, 0.1, 0.3),
     "batch_size": (None, 32),          # None: full-batch GD; 32: minibatch SGD
-    "n_train": (50, 100, 200),
+    "n_train": (50, 75, 100),
     "seed": (0, 1),                    # initialization and minibatch order
 }
 
