@@ -47,8 +47,22 @@ SKIP_MODULES = {"flatlib.__main__", "flatlib.reproduce",
 
 # --------------------------------------------------------------------------- the scan
 def _resolve(qualified):
-    """The flatlib object named by a dotted path, or None if it is not one."""
+    """The flatlib object named by a dotted path, or None if it is not one.
+
+    First as Python evaluates it, attribute by attribute from the top package (importing a
+    submodule only where the attribute is missing), so that ``flatlib.networks.sweep`` is the
+    function the package exports under that name; failing that, from the longest importable
+    module prefix (``flatlib.networks.sweep.sweep``, where the package attribute shadows the
+    module)."""
     parts = qualified.split(".")
+    obj = None
+    try:
+        obj = importlib.import_module(parts[0])
+        for i, attr in enumerate(parts[1:], start=2):
+            obj = getattr(obj, attr) if hasattr(obj, attr) else importlib.import_module(".".join(parts[:i]))
+        return obj
+    except ImportError:
+        pass
     for i in range(len(parts), 0, -1):
         try:
             obj = importlib.import_module(".".join(parts[:i]))
@@ -194,6 +208,8 @@ def _rst_escape(text):
 def _overview_link(modname, name):
     """reST for a name in a package overview: a link to its page when it has one."""
     for path in (f"{modname}.{name}", name):
+        if path in public_modules():          # a module (before a function of the same name)
+            return f":mod:`{name} <{path}>`"
         obj = _resolve(path) if path.startswith(PACKAGE) else None
         if inspect.ismodule(obj) and obj.__name__ in public_modules():
             return f":mod:`{name} <{obj.__name__}>`"
@@ -351,7 +367,10 @@ def add_functions_used(app, doctree):
         doctree.insert(0, box)
         return
     title = next(iter(section.findall(nodes.title)), None)
-    section.insert(section.index(title) + 1 if title is not None else 0, box)
+    at = section.index(title) + 1 if title is not None else 0
+    if at < len(section) and isinstance(section[at], nodes.block_quote):
+        at += 1          # after the opening box (what the paper says, what the notebook adds)
+    section.insert(at, box)
 
 
 def add_used_in(app, what, name, obj, options, lines):
