@@ -1,6 +1,20 @@
 # %% [markdown]
 # # Flatness against classical sharpness, on the same points
 #
+# > **What the paper says:** its abstract does not compare flatness with the sharpness measures of
+# > machine learning. This comparison is the companion's; it rests on the paper's definitions and
+# > on the second-order rule $f^\circ(x,r)=\tfrac12\lambda_{\max}r^2+o(r^2)$ at a $C^2$ minimum
+# > (notebook 02).
+# >
+# > **What this notebook adds:** seven measures at the same points, and three cases where they
+# > disagree with $f^\circ$: the degenerate minima of $y^4(1+x^2)$ (every Hessian measure is 0),
+# > the rescaling of Dinh et al. (2017), and matrix factorization with $m\ne n$ (the Hessian trace
+# > prefers an unbalanced point).
+# >
+# > **Numerical evidence only:** the $m\ne n$ comparison is one instance ($m,n,r=5,3,2$); the
+# > $\varepsilon$-sharpness along a path and the sublevel volumes (grids and Monte Carlo in 2-D)
+# > are estimates at the printed resolution.
+#
 # *On the geometry of flat minima* (C. Josz, arXiv:2509.11386) measures flatness by the
 # **maximal variation** $f^\circ(x,r)=\sup_{\|y-x\|\le r}|f(y)-f(x)|$ and its leading term
 # $c\,r^a$. Machine learning has older *sharpness* measures. This notebook computes all of them
