@@ -96,7 +96,13 @@ class _Operator:
         self.n_calls = 0
 
     def _check(self, out, shape):
-        out = np.asarray(out, dtype=float)
+        if np.iscomplexobj(out):
+            raise TypeError(f"{self.name} must return real values, got a complex array")
+        try:
+            out = np.asarray(out, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{self.name} must return an array of real numbers, got "
+                            f"{type(out).__name__}") from exc
         if out.shape != shape:
             if out.size == int(np.prod(shape)):
                 out = out.reshape(shape)
@@ -447,7 +453,7 @@ def _topk_lanczos(op, k, b, m, tol, atol, sign, which, max_hvp, gen, v0, resume,
     kk = min(k, j)
     vecs = Vr[:j].T @ S[:, :kk]
     conv = res[:kk] <= tolerance(theta[:kk])
-    state = {"V": Vr[:j + b].copy(), "T": T[:j, :j].copy(), "B": Bfront, "j": j, "b": b,
+    state = {"V": Vr[:j + b], "T": T[:j, :j].copy(), "B": Bfront, "j": j, "b": b,   # Vr is not reused
              "restarts": n_restarts}
     msg = {"converged": f"all {k} pairs converged",
            "callback": "stopped by the callback",

@@ -141,6 +141,10 @@ def test_topk_small_dimension_is_dense_and_inputs_checked():
         hessian_topk(lambda x, v: np.ones(3), np.zeros(400), k=1)
     with pytest.raises(ValueError, match="x"):
         hessian_topk(hv, [0.0, np.inf, 0.0, 0.0], k=1)
+    with pytest.raises(TypeError, match="hvp"):
+        hessian_topk(lambda x, v: 1j * v, np.zeros(400), k=1)
+    with pytest.raises(TypeError, match="hvp"):
+        hutchpp(lambda x, v: "abc", np.zeros(400), n_hvp=6)
 
 
 # ---------------------------------------------------------------------------- traces
