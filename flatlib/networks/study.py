@@ -39,8 +39,8 @@ import time
 
 import numpy as np
 
-__all__ = ["STUDY_AXES", "STUDY_BASE", "ROBUST_EPS", "STRONG_SEARCH", "study_configs", "study_row",
-           "strength_row", "run_study", "read_study", "config_from_row", "train_and_measure", "CONFIG_KEYS",
+__all__ = ["STUDY_AXES", "STUDY_BASE", "ROBUST_EPS", "STRONG_SEARCH", "ORBIT", "study_configs", "study_row",
+           "strength_row", "orbit_point", "run_study", "read_study", "config_from_row", "train_and_measure", "CONFIG_KEYS",
            "OUTCOMES"]
 
 #: The varied hyperparameters and their values (a full factorial grid: 3·2·3·2·3·2 = 216 nets).
@@ -65,6 +65,12 @@ ROBUST_STEPS = 20
 #: and ten times the cap, fresh random starts (another seed), a tolerance 100x tighter; the same
 #: structured starts (gradient, top eigenvector, warm starts).
 STRONG_SEARCH = dict(n_starts=320, max_starts=20480, tol=1e-12, rng=20260)
+
+#: The net, directions and positions of the orbit-flatness table (results/orbit_flatness.csv):
+#: the balanced point of one study net, walked along ``rescale(θ_b, exp(t u))`` for unit
+#: log-scale directions ``u`` drawn with ``default_rng(ORBIT["direction_seed"])``.
+ORBIT = dict(config=dict(n_train=100, hidden=(16,), lr=0.1, method="gd", batch_size=None, init_seed=0, seed=0),
+             n_directions=3, direction_seed=1, ts=(-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0), radius=0.5)
 
 CONFIG_KEYS = ("n_train", "data_seed", "hidden", "loss", "init_seed", "method", "lr", "batch_size", "rho",
                "steps", "loss_threshold", "seed", "exact_sam", "sam_starts", "eval_every", "track_lambda_max")
@@ -226,6 +232,33 @@ def strength_row(config):
                                                              int(v) if col in ("starts", "hits") else float(v))
     row["seconds"] = round(time.perf_counter() - t0, 1)
     return row
+
+
+def orbit_point(job):
+    """One point of the orbit table: ``job = (direction index, t)``; λ_max and ``f°(·, r₂)``
+    (the study's search) at ``rescale(balance(θ), exp(t u))``.
+
+    Examples
+    --------
+    >>> ORBIT["radius"], len(ORBIT["ts"])
+    (0.5, 7)
+    """
+    from .measures import lambda_max, max_variation_net
+    from .training import model_from_config, train_from_config
+
+    i, t = job
+    cfg = {**STUDY_BASE, **ORBIT["config"]}
+    res = train_from_config(cfg)
+    model, _, _ = model_from_config(res.extra["config"])
+    tb = model.balance(res.theta)
+    U = np.random.default_rng(ORBIT["direction_seed"]).standard_normal((ORBIT["n_directions"], model.n_hidden))
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    th = model.rescale(tb, np.exp(t * U[i]))
+    lam, vec, _ = lambda_max(model, th)
+    sr = max_variation_net(model, th, ORBIT["radius"], starts=[vec])
+    return dict(direction=int(i), t=float(t), lambda_max=float(lam), fcirc=float(sr.value), norm2=float(th @ th),
+                starts=int(sr.starts), hits=int(sr.hits), gain=float(sr.last_improvement),
+                converged=bool(sr.converged))
 
 
 def train_and_measure(config, measure_kwargs=None):
@@ -433,7 +466,24 @@ def main(argv=None):
     p.add_argument("--strength", type=int, default=0, metavar="K",
                    help="instead: the 10x stronger search on K nets drawn from the grid (seed 2026), "
                         "written to OUT (default results/strength_check.csv)")
+    p.add_argument("--orbit", action="store_true",
+                   help="instead: the orbit-flatness table (ORBIT), written to OUT "
+                        "(default results/orbit_flatness.csv)")
     a = p.parse_args(argv)
+    if a.orbit:
+        from .sweep import sweep
+
+        jobs = [(0, 0.0)] + [(i, t) for i in range(ORBIT["n_directions"]) for t in ORBIT["ts"] if t != 0.0]
+        out = os.path.abspath(a.out if a.out != "results/network_study.csv" else "results/orbit_flatness.csv")
+        rows = sweep(jobs, orbit_point, jobs=a.jobs, progress=True, label="orbit",
+                     resume=a.resume or os.path.splitext(out)[0] + ".partial.jsonl")
+        cols = list(rows[0])
+        with open(out, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(cols)
+            for r in rows:
+                w.writerow([_fmt(r[k]) for k in cols])
+        return 0
     if a.strength:
         from .sweep import sweep
 
