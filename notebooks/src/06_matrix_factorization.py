@@ -214,6 +214,8 @@ for v, lab in [(2 * sig[0], r"$2\sigma_1$"), (sig[0] + sig[1], r"$\sigma_1+\sigm
     ax.axhline(v, color="0.6", lw=0.7, ls=":")
     ax.text(len(ev) + 0.6, v, lab, va="center", fontsize=9)
 ax.set_xlim(0.3, len(ev) + 2.2)
+top = float(f"{2 * sig[0]:.2g}")          # limits from rounded numbers: the zeros' position is then exact
+ax.set_ylim(-0.08 * top, 1.12 * top)
 ax.set_xlabel("index (descending)")
 ax.set_ylabel("eigenvalue")
 ax.set_title(f"Hessian spectrum at a balanced minimum (m={m}, n={n}, r={r})")
@@ -322,7 +324,8 @@ show(fig, "06_lambda_max_orbit")
 # $[1,\sqrt{\sigma_1/\sigma_2}]$), its end $c=\sqrt{\sigma_1/\sigma_2}$, and $c=1.25\sqrt{\sigma_1/\sigma_2}$
 # outside it. Expected: $f^\circ(\text{balanced},\rho)\le f^\circ(\text{other},\rho)$ for every
 # $\rho$ (strong flatness), strictly (by more than the ascent's accuracy) for the random points,
-# $f^\circ\approx\sigma_1\rho^2$ for small $\rho$, equality at every radius (to solver accuracy) for the
+# $f^\circ\approx\sigma_1\rho^2$ for small $\rho$, equality at every radius (to the ascent's accuracy, checked to $10^{-6}$: at the end of the tie
+# interval the top Hessian eigenvalue is double and the ascent's value is accurate to about $5\cdot10^{-8}$) for the
 # two tied points, and for the outside point a larger $f^\circ$ at small radii, where
 # $\lambda_{\max}=\sigma_1+c^2\sigma_2=(1+1.25^2)\sigma_1$ dominates: the ratio to the balanced point tends to
 # $(1+1.25^2)/2=1.28$ as $\rho\to0$, whatever $M$. Dually the distance to the level set $\{f\ge d\}$ is
@@ -348,15 +351,19 @@ for i, rho in enumerate(radii):
 ratios = {k: v / fb for k, v in prof.items() if k != "balanced"}
 print("min over radii of f°(other) / f°(balanced):",
       {k: round(float(v.min()), 3) for k, v in ratios.items()})
+# tol_fo: the accuracy of the ascent's values. At the end of the tie interval the top Hessian
+# eigenvalue is double and f° is flat to O(ρ³) in a 2-D set of directions, where the ascent stops
+# within ~5e-8 of the maximum at ρ = 1e-3 (seen with seed 1); elsewhere it agrees to ~1e-13.
+tol_fo = 1e-6
 min_ratio = min(float(v.min()) for v in ratios.values())
-check("f°(balanced) <= f°(other) at every radius", min_ratio >= 1 - 1e-8,
-      "every ratio f°(other)/f°(balanced) >= 1 - 1e-8", f"min ratio - 1 = {min_ratio - 1:.1e}")
+check("f°(balanced) <= f°(other) at every radius", min_ratio >= 1 - tol_fo,
+      "every ratio f°(other)/f°(balanced) >= 1 - 1e-6", f"min ratio - 1 = {min_ratio - 1:.1e}")
 min_random = min(float(ratios[k].min()) for k in ratios if k.startswith("random"))
-check("random orbit points strictly less flat at every radius", min_random > 1 + 1e-6,
-      "ratio > 1 + 1e-6 (100 times the ascent's accuracy)", f"min ratio - 1 = {min_random - 1:.1e}")
+check("random orbit points strictly less flat at every radius", min_random > 1 + 100 * tol_fo,
+      "ratio > 1 + 1e-4 (100 times the ascent's accuracy)", f"min ratio - 1 = {min_random - 1:.1e}")
 tie_dev = max(float(np.max(np.abs(ratios[k] - 1))) for k in tie_keys)
-check("tied points (inside and at the end of the tie interval) have the balanced profile", tie_dev <= 1e-8,
-      "|ratio - 1| <= 1e-8 at every radius", f"max |ratio - 1| = {tie_dev:.1e}")
+check("tied points (inside and at the end of the tie interval) have the balanced profile", tie_dev <= tol_fo,
+      "|ratio - 1| <= 1e-6 at every radius", f"max |ratio - 1| = {tie_dev:.1e}")
 check("the point outside the tie interval is less flat at small radii",
       abs(ratios[k_out][0] - (1 + 1.25 ** 2) / 2) < 0.02,
       f"ratio at ρ = {radii[0]:g} within 0.02 of (σ₁ + c²σ₂)/2σ₁ = (1 + 1.25²)/2 = 1.2812",
@@ -387,8 +394,8 @@ for k in pts:
            k_end: rf"$c={c_hi:.2f}=\sqrt{{\sigma_1/\sigma_2}}$ (tie: on the balanced curve)",
            k_out: rf"$c={c_out:.2f}=1.25\sqrt{{\sigma_1/\sigma_2}}$ (outside the tie interval)"}.get(k, k)
     axs[0].loglog(radii, prof[k] / (sig[0] * radii ** 2), label=lab, **sty[k])
-    # ratios within the checks' tolerances of 1 (1e-8, 1e-7: solver accuracy) are drawn at 1
-    axs[1].semilogx(radii, snap1(prof[k] / fb, 1e-8), **sty[k])
+    # ratios within the checks' tolerances of 1 (1e-6, 1e-7: solver accuracy) are drawn at 1
+    axs[1].semilogx(radii, snap1(prof[k] / fb, tol_fo), **sty[k])
     axs[2].semilogx(deltas, snap1(fbar[k] / fbar["balanced"], 1e-7), **sty[k])
 axs[0].set_xlabel(r"radius $\rho$")
 axs[0].set_ylabel(r"$f^\circ(\cdot,\rho)\,/\,\sigma_1\rho^2$")
@@ -401,14 +408,14 @@ axs[1].set_xlabel(r"radius $\rho$")
 axs[1].set_ylabel(r"$f^\circ(\cdot,\rho)\,/\,f^\circ(\mathrm{balanced},\rho)$")
 axs[1].set_title(r"ratio $\geq 1$ at every radius")
 axs[1].text(0.03, 0.93, rf"squares, diamonds: $c={c_in:.2f}$ and $c={c_hi:.2f}$ (tie interval end)" + "\n"
-            r"have ratio 1 at every radius (to $10^{-8}$)", transform=axs[1].transAxes, fontsize=8, va="top")
+            r"have ratio 1 at every radius (to $10^{-6}$)", transform=axs[1].transAxes, fontsize=8, va="top")
 axs[2].set_xlabel(r"level gap $d$")
 axs[2].set_ylabel(r"$\bar f(\cdot,d)\,/\,\bar f(\mathrm{balanced},d)$")
 axs[2].set_title(r"distance to $\{f\geq d\}$: ratio $\leq 1$")
 show(fig, "06_strong_flatness")
 
 # %% [markdown]
-# *Figure.* No point has a smaller $f^\circ$ or a larger $\bar f$ than the balanced one; the tied points $c=(\sigma_1/\sigma_2)^{1/4}$ and $c=\sqrt{\sigma_1/\sigma_2}$ (squares, diamonds) sit on the balanced curve at every radius, while $c=1.25\sqrt{\sigma_1/\sigma_2}$, outside the tie interval, is less flat at small radii (ratio $\to1.28$) and closer to the balanced value at large radii. Ratios within the checks' tolerances of 1 ($10^{-8}$ for $f^\circ$, $10^{-7}$ for $\bar f$) are drawn at 1.
+# *Figure.* No point has a smaller $f^\circ$ or a larger $\bar f$ than the balanced one; the tied points $c=(\sigma_1/\sigma_2)^{1/4}$ and $c=\sqrt{\sigma_1/\sigma_2}$ (squares, diamonds) sit on the balanced curve at every radius, while $c=1.25\sqrt{\sigma_1/\sigma_2}$, outside the tie interval, is less flat at small radii (ratio $\to1.28$) and closer to the balanced value at large radii. Ratios within the checks' tolerances of 1 ($10^{-6}$ for $f^\circ$, $10^{-7}$ for $\bar f$) are drawn at 1.
 
 # %% [markdown]
 # ## 5. Local-global: local minimization of flatness along the set of global minima
@@ -490,7 +497,9 @@ check("end points are second-column scalings in the valley", in_valley,
 fig, axs = plt.subplots(1, 2, figsize=(11, 3.9))
 ax = axs[0]
 for i in range(n_search_starts):
-    ax.plot([0, 1], [srch.value_start[i], srch.value[i]], "-o", color=f"C{i}", ms=5)
+    # an end value within the checked 1e-8 of the balanced value is drawn at the balanced value
+    end = srch.reference if abs(srch.rel_gap[i]) < 1e-8 else srch.value[i]
+    ax.plot([0, 1], [srch.value_start[i], end], "-o", color=f"C{i}", ms=5)
 ax.axhline(srch.reference, color="k", ls="--", lw=1, label="balanced")
 ax.set_xticks([0, 1], ["start $G_0$", "after Nelder–Mead"])
 ax.set_ylim(0, None)
