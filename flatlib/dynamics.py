@@ -37,7 +37,10 @@ Mathematics
   (ARPACK ``eigsh``) at each recorded point, started from the previous point's top
   eigenvector (plus a small random component, so that the start is never exactly an
   eigenvector of the new operator).  Consecutive Hessians differ little, so the warm start
-  needs fewer Hessian-vector products than a random start (``n_hvp`` records them).
+  needs fewer Hessian-vector products than a random start (``n_hvp`` records them):
+  15–20% fewer along notebook 08's GD runs (``benchmarks/bench_lambda_tracker.py``; ARPACK
+  builds a full Lanczos basis before its first convergence test, which caps the gain;
+  smaller bases and LOBPCG were measured there and needed more products).
 
 Bad input raises ``ValueError``/``TypeError`` naming the argument; a run whose norm exceeds
 ``blowup`` (or that produces non-finite values) stops with ``diverged=True`` and keeps only
