@@ -451,3 +451,38 @@ def test_diagonal_network_validation():
         DiagonalLinearNetwork(np.ones((1, 2)), np.ones(1)).init(0.0)
     with pytest.raises(ValueError, match="full row rank"):
         gd_implicit_bias(np.ones((2, 3)), np.ones(2), 1.0)
+
+
+# --------------------------------------------------------------------------- bad input names the argument
+@pytest.mark.parametrize("call, exc, word", [
+    (lambda: normalized_gradient_descent(lambda x: np.ones(3), [1.0, 2.0], 0.1, 5), ValueError, "grad"),
+    (lambda: normalized_gradient_descent(scalar_grad, [1.0, 2.0], 0.1, 5, record_every=0), ValueError, "record_every"),
+    (lambda: normalized_gradient_descent(scalar_grad, [1.0, 2.0], 0.1, 5, gtol=-1.0), ValueError, "gtol"),
+    (lambda: normalized_gradient_descent(scalar_grad, [1.0, 2.0], 0.1, 5, blowup=-1.0), ValueError, "blowup"),
+    (lambda: normalized_gradient_descent(scalar_grad, "ab", 0.1, 5), TypeError, "x0"),
+    (lambda: normalized_gradient_descent(scalar_grad, [1.0, 2.0], [0.1, 0.2], 5), ValueError, "step"),
+    (lambda: sam(lambda x: np.array([np.nan, 0.0]), [1.0, 2.0], 0.1, 0.1, 5), ValueError, "grad"),
+    (lambda: sam(scalar_grad, [1.0, 2.0], np.inf, 0.1, 5), ValueError, "step"),
+    (lambda: sam(scalar_grad, [1.0, 2.0], 0.1, 0.1, 5, inner="exact", f=lambda x: np.nan), ValueError, "f"),
+    (lambda: sam(scalar_grad, [1.0, 2.0], 0.1, 0.1, 5, inner="exact", f=lambda x: "a"), TypeError, "f"),
+    (lambda: sam(scalar_grad, [1.0, 2.0], 0.1, 0.1, 5, inner="exact", f=lambda x: 0.0, n_starts=-1), ValueError,
+     "n_starts"),
+    (lambda: stochastic_sam(lambda x, i: x, 0, [1.0], 0.1, 0.1, 5), ValueError, "n_samples"),
+    (lambda: stochastic_sam(lambda x, i: np.ones(2), 3, [1.0], 0.1, 0.1, 5), ValueError, "sample_grad"),
+    (lambda: stochastic_sam(lambda x, i: np.array([np.nan]), 3, [1.0], 0.1, 0.1, 5), ValueError, "sample_grad"),
+    (lambda: stochastic_sam(lambda x, i: x, 3, [1.0], 0.1, 0.1, 5, rng=-1), ValueError, "rng"),
+    (lambda: track_lambda_max(lambda x, v: v, np.zeros((1, 30)), mix=-0.1), ValueError, "mix"),
+    (lambda: track_lambda_max(lambda x, v: v, [["a", "b", "c"]]), TypeError, "xs"),
+    (lambda: track_lambda_max(lambda x, v: v, np.zeros((2, 3)), hess=lambda x: np.eye(2)), ValueError, "hess"),
+    (lambda: DeepFactorization([[1.0, np.nan]], 1, 2), ValueError, "M"),
+    (lambda: DeepFactorization(np.eye(2), 0, 2), ValueError, "rank"),
+    (lambda: transform_factors(balanced_factors(np.eye(2), 2, 2), [np.zeros((2, 2))]), ValueError, "Gs"),
+    (lambda: transform_factors(balanced_factors(np.eye(2), 2, 2), []), ValueError, "Gs"),
+    (lambda: lambda_max_at_minimizer([np.ones((2, 3)), np.ones((2, 4))]), ValueError, "Ws"),
+    (lambda: DiagonalLinearNetwork(np.eye(2), [1.0, 0.0]).sample_grad(np.ones(4), 2), ValueError, "i"),
+    (lambda: DiagonalLinearNetwork(np.eye(2), [1.0, 0.0]).f(np.ones(3)), ValueError, "x"),
+    (lambda: sparse_regression(5, 3, 4), ValueError, "sparsity"),
+])
+def test_bad_input_raises_naming_the_argument(call, exc, word):
+    with pytest.raises(exc, match=word):
+        call()
