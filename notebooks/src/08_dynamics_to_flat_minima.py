@@ -1,6 +1,22 @@
 # %% [markdown]
 # # Which algorithms end at flat minima? Edge of stability, normalized GD, SAM, and two notions of balance
 #
+# > **What the paper says:** nothing on training algorithms. Its abstract's flattening property
+# > concerns gradient flows of conserved quantities (notebook 05); which algorithms end at flat
+# > minima is this companion's question, answered with theorems of the cited papers (or derived
+# > here, as the imbalance law of normalized GD on $\tfrac12(xy-1)^2$) and with numerical
+# > evidence.
+# >
+# > **What this notebook adds:** progressive sharpening and the edge of stability on a digits
+# > network, next to $f^\circ$; where normalized GD, SAM, batch-size-1 SAM and GD end on matrix
+# > factorization and on a diagonal linear network; the $\lambda_{\max}$-flat minima of deep
+# > factorization are the spectral-norm balanced ones (notebook 06's tie interval); every step
+# > size compared at the same training loss.
+# >
+# > **Numerical evidence only:** the trajectories and the end points of every algorithm (at the
+# > step sizes and run lengths shown; the checks hold for seeds 0–3), and the edge-of-stability
+# > picture, which is one network.
+#
 # Notebooks 01–06 say what flat minima are and where they sit in matrix factorization; notebook
 # 07 asks whether they generalize. This one asks the question that follows: **which algorithms
 # end at flat minima, and why?** Five sections, each with what is a theorem (with its source, or
