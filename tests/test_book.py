@@ -258,6 +258,24 @@ def test_landing_page_names():
     assert flatlib_book._api_target("make") is None
 
 
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_opens_with_what_the_paper_says(nb):
+    # every notebook opens (first markdown cell, right under its title) with a box: what the
+    # paper says (its abstract), what the notebook adds, what is numerical evidence only
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    first = "".join(cells[0]["source"]).splitlines()
+    assert cells[0]["cell_type"] == "markdown" and first[0].startswith("# "), nb.stem
+    box = []
+    for line in first[1:]:
+        if line.startswith(">"):
+            box.append(line)
+        elif box:
+            break
+    text = "\n".join(box)
+    for label in ("**What the paper says", "**What this notebook adds", "**Numerical evidence only"):
+        assert label in text, f"{nb.stem}: the opening box lacks {label}**"
+
+
 # --------------------------------------------------------------------------- the built site
 def test_one_page_per_notebook_in_order(book):
     index = (book / "index.html").read_text(encoding="utf-8")
