@@ -235,8 +235,8 @@ def strength_row(config):
 
 
 def orbit_point(job):
-    """One point of the orbit table: ``job = (direction index, t)``; λ_max and ``f°(·, r₂)``
-    (the study's search) at ``rescale(balance(θ), exp(t u))``.
+    """One point of the orbit table: ``job = (direction index, t[, strong])``; λ_max and ``f°(·, r₂)``
+    (the study's search, or :data:`STRONG_SEARCH` when ``strong``) at ``rescale(balance(θ), exp(t u))``.
 
     Examples
     --------
@@ -246,7 +246,8 @@ def orbit_point(job):
     from .measures import lambda_max, max_variation_net
     from .training import model_from_config, train_from_config
 
-    i, t = job
+    i, t = job[:2]
+    strong = len(job) > 2 and job[2]
     cfg = {**STUDY_BASE, **ORBIT["config"]}
     res = train_from_config(cfg)
     model, _, _ = model_from_config(res.extra["config"])
@@ -255,7 +256,7 @@ def orbit_point(job):
     U /= np.linalg.norm(U, axis=1, keepdims=True)
     th = model.rescale(tb, np.exp(t * U[i]))
     lam, vec, _ = lambda_max(model, th)
-    sr = max_variation_net(model, th, ORBIT["radius"], starts=[vec])
+    sr = max_variation_net(model, th, ORBIT["radius"], starts=[vec], **(STRONG_SEARCH if strong else {}))
     return dict(direction=int(i), t=float(t), lambda_max=float(lam), fcirc=float(sr.value), norm2=float(th @ th),
                 starts=int(sr.starts), hits=int(sr.hits), gain=float(sr.last_improvement),
                 converged=bool(sr.converged))
@@ -469,12 +470,20 @@ def main(argv=None):
     p.add_argument("--orbit", action="store_true",
                    help="instead: the orbit-flatness table (ORBIT), written to OUT "
                         "(default results/orbit_flatness.csv)")
+    p.add_argument("--orbit-strong", action="store_true",
+                   help="instead: the orbit points at t = 0 and t = ±0.25 with the 10x stronger search "
+                        "(default OUT results/orbit_flatness_strong.csv)")
     a = p.parse_args(argv)
-    if a.orbit:
+    if a.orbit or a.orbit_strong:
         from .sweep import sweep
 
-        jobs = [(0, 0.0)] + [(i, t) for i in range(ORBIT["n_directions"]) for t in ORBIT["ts"] if t != 0.0]
-        out = os.path.abspath(a.out if a.out != "results/network_study.csv" else "results/orbit_flatness.csv")
+        if a.orbit_strong:
+            jobs = [(0, 0.0, True)] + [(i, t, True) for i in range(ORBIT["n_directions"]) for t in (-0.25, 0.25)]
+            default = "results/orbit_flatness_strong.csv"
+        else:
+            jobs = [(0, 0.0)] + [(i, t) for i in range(ORBIT["n_directions"]) for t in ORBIT["ts"] if t != 0.0]
+            default = "results/orbit_flatness.csv"
+        out = os.path.abspath(a.out if a.out != "results/network_study.csv" else default)
         rows = sweep(jobs, orbit_point, jobs=a.jobs, progress=True, label="orbit",
                      resume=a.resume or os.path.splitext(out)[0] + ".partial.jsonl")
         cols = list(rows[0])
