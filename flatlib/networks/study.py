@@ -484,6 +484,7 @@ def main(argv=None):
             jobs = [(0, 0.0)] + [(i, t) for i in range(ORBIT["n_directions"]) for t in ORBIT["ts"] if t != 0.0]
             default = "results/orbit_flatness.csv"
         out = os.path.abspath(a.out if a.out != "results/network_study.csv" else default)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
         rows = sweep(jobs, orbit_point, jobs=a.jobs, progress=True, label="orbit",
                      resume=a.resume or os.path.splitext(out)[0] + ".partial.jsonl")
         cols = list(rows[0])
@@ -499,6 +500,7 @@ def main(argv=None):
         cs = study_configs()
         pick = sorted(np.random.default_rng(2026).choice(len(cs), a.strength, replace=False).tolist())
         out = os.path.abspath(a.out if a.out != "results/network_study.csv" else "results/strength_check.csv")
+        os.makedirs(os.path.dirname(out), exist_ok=True)
         print(f"strength check: grid rows {pick} -> {out}", file=sys.stderr, flush=True)
         rows = sweep([cs[i] for i in pick], strength_row, jobs=a.jobs, progress=True, label="strength",
                      resume=a.resume or os.path.splitext(out)[0] + ".partial.jsonl")
