@@ -64,3 +64,25 @@ def test_model_delegates_the_symmetry_to_the_rescaling_module():
     assert np.array_equal(net.generator_diagonals(), rescaling.generator_diagonals(net))
     for private in ("_balance_newton", "_balance_flow", "_norm_hessian", "_in_out"):
         assert not hasattr(MLP, private), private
+
+
+NETWORK_MODULES = ["mlp", "rescaling", "digits", "training", "sweep", "search", "measures", "robustness",
+                   "ranking", "study"]
+
+
+@pytest.mark.parametrize("name", NETWORK_MODULES)
+def test_every_public_function_and_class_has_an_example(name):
+    """Like tests/test_docs.py for the core: every public callable of every networks module states
+    a runnable example (result containers and constants excepted)."""
+    import inspect
+
+    mod = importlib.import_module(f"flatlib.networks.{name}")
+    missing = []
+    for attr in mod.__all__:
+        obj = getattr(mod, attr)
+        if not callable(obj) or (inspect.isclass(obj) and attr.endswith(("Result", "Measures", "Error",
+                                                                             "Kendall"))):
+            continue
+        if ">>>" not in (inspect.getdoc(obj) or ""):
+            missing.append(attr)
+    assert not missing, f"flatlib.networks.{name}: no example in {missing}"
