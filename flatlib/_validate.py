@@ -216,12 +216,14 @@ class scalar_fn:
 
 
 class vector_fn:
-    """Wrap a gradient-like map ``g: R^n -> R^n``; checks shape and finiteness."""
+    """Wrap a gradient-like map ``g: R^n -> R^n``; checks shape and finiteness. ``point`` names
+    the argument whose length ``n`` is (for the message of a shape mismatch)."""
 
-    def __init__(self, g, n, name="grad"):
+    def __init__(self, g, n, name="grad", point="x"):
         self.g = check_callable(g, name)
         self.n = n
         self.name = name
+        self.point = point
         self.ncalls = 0
 
     def __call__(self, y):
@@ -232,9 +234,11 @@ class vector_fn:
         if v.shape != (self.n,):
             v = v.reshape(-1) if v.size == self.n else v
             if v.shape != (self.n,):
-                raise ValueError(f"{self.name} must return an array of shape ({self.n},), got {np.shape(v)}")
+                raise ValueError(f"{self.name} must return an array of shape ({self.n},) (the length "
+                                 f"of {self.point}), got {np.shape(v)}")
         if not np.all(np.isfinite(v)):
-            raise NonFiniteError(f"{self.name} returned non-finite values at the point {_short(y)}")
+            what = "nan" if np.any(np.isnan(v)) else "inf (an overflow?)"
+            raise NonFiniteError(f"{self.name} returned non-finite values ({what}) at the point {_short(y)}")
         return v
 
 

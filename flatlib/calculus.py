@@ -95,7 +95,7 @@ def first_order_constant(grad, x):
         raise TypeError("grad must be callable or an array, got None")
     g = _evaluate(grad, x, "grad")
     if g.shape != x.shape:
-        raise ValueError(f"grad must have shape ({x.size},) at x, got {g.shape}")
+        raise ValueError(f"grad must have shape ({x.size},) (the length of x) at x, got {g.shape}")
     if not np.all(np.isfinite(g)):
         raise ValueError("grad must be finite at x")
     with np.errstate(over="ignore", under="ignore"):
@@ -157,7 +157,7 @@ def second_order_constant(hess, x, *, grad=None, gtol=1e-8, side="both"):
         raise TypeError("hess must be callable or an array, got None")
     H = _evaluate(hess, x, "hess")
     if H.shape != (n, n):
-        raise ValueError(f"hess must have shape ({n}, {n}), got {H.shape}")
+        raise ValueError(f"hess must have shape ({n}, {n}) (the length of x), got {H.shape}")
     if not np.all(np.isfinite(H)):
         raise ValueError("hess must be finite at x")
     gtol = as_scalar(gtol, "gtol", low=0.0)
@@ -300,7 +300,8 @@ def _directional_derivative(f, x, dirderiv, t, richardson):
         raise TypeError("f must be callable when dirderiv is not given, got None")
     fw = scalar_fn(f, "f")
     if t is None:
-        t = (1e-5 if richardson else 1e-8) * max(1.0, float(np.linalg.norm(x)))
+        with np.errstate(over="ignore", under="ignore"):
+            t = (1e-5 if richardson else 1e-8) * max(1.0, _norm(x))
     t = as_scalar(t, "t", low=0.0, low_open=True)
     if t < 1e-13 * max(1.0, float(np.max(np.abs(x)))) or t < 1e-150:
         raise ValueError(f"t = {t:g} is too small for a difference quotient at x (below "

@@ -122,6 +122,8 @@ def _t_span(t_span, name="t_span"):
         raise ValueError(f"{name} must be finite, got {t_span!r}")
     if not ts[1] > ts[0]:
         raise ValueError(f"{name} must satisfy t0 < t1 (forward time), got {t_span!r}")
+    if ts[1] - ts[0] < max(1e-300, 64 * np.finfo(float).eps * max(abs(ts[0]), abs(ts[1]))):
+        raise ValueError(f"{name} is too short to be resolved in floating point: {t_span!r}")
     return float(ts[0]), float(ts[1])
 
 
@@ -194,6 +196,15 @@ def _finish(res, charges, quad, f):
     return res
 
 
+def _at_start(G, x0):
+    """Evaluate ``G`` at ``x0`` once: a non-finite value there names both the function and x0."""
+    try:
+        G(x0)
+    except NonFiniteError as exc:
+        raise NonFiniteError(f"{exc}: not finite at the start x0 (an overflow for |x0| = "
+                             f"{np.max(np.abs(x0)):.3g}?)") from None
+
+
 def _integrate(rhs, x0, t0, t1, te, rtol, atol, method, blowup, kink=None):
     """Step a scipy ODE solver by hand, recording dense output at ``te``.
 
@@ -205,9 +216,18 @@ def _integrate(rhs, x0, t0, t1, te, rtol, atol, method, blowup, kink=None):
     interpolant can disagree in sign with the step values, which makes
     ``solve_ivp``'s event root finder raise.)
 
+    The flows are autonomous: a start ``t0 != 0`` is integrated in the time ``t - t0`` from 0 (so
+    that a far start such as ``t0 = -1e300`` does not swallow the time scale of the dynamics in
+    rounding) and the times are shifted back.
+
     Returns (T, X, msg, ok, diverged, t_hit, x_hit)."""
     from scipy import integrate as si
     from scipy.optimize import brentq
+
+    if t0 != 0.0:
+        T, X, msg, ok, diverged, t_hit, x_hit = _integrate(
+            lambda t, y: rhs(t + t0, y), x0, 0.0, t1 - t0, te - t0, rtol, atol, method, blowup, kink)
+        return (T + t0, X, msg, ok, diverged, None if t_hit is None else t_hit + t0, x_hit)
 
     solver = getattr(si, method)(rhs, t0, x0, t1, rtol=rtol, atol=atol)
     T, X = [], []
@@ -219,16 +239,29 @@ def _integrate(rhs, x0, t0, t1, te, rtol, atol, method, blowup, kink=None):
     y_old = x0.copy()
     k_old = kink(x0) if kink is not None else None
     msg, ok, diverged, t_hit, x_hit = "reached the end of t_span", True, False, None, None
+    steps = stalled = 0
     while solver.status == "running":
+        if steps >= _MAX_SOLVER_STEPS:
+            msg, ok = (f"stopped after {_MAX_SOLVER_STEPS} solver steps at t = {solver.t:.6g} (of "
+                       f"t_span's {t1:.6g}): too long a span for the method {method}?"), False
+            break
+        steps += 1
+        t_before = solver.t
         step_msg = solver.step()
+        stalled = stalled + 1 if solver.status == "running" and solver.t == t_before else 0
+        if stalled >= 1000:  # no progress in 1000 steps: the step underflows
+            msg, ok = f"the solver makes no progress at t = {solver.t:.6g} (its step underflows)", False
+            break
         if solver.status == "failed":
             msg, ok = f"solver failed: {step_msg}", False
             break
         t_old, t_new, y_new = solver.t_old, solver.t, solver.y
         if not np.all(np.isfinite(y_new)) or np.linalg.norm(y_new) > blowup:
             diverged, ok = True, False
-            msg = (f"diverged: ||x|| exceeded blowup={blowup:.3g} between t={t_old:.6g} and "
-                   f"t={t_new:.6g}; trajectory truncated at the last finite step")
+            what = (f"||x|| exceeded blowup={blowup:.3g}" if np.all(np.isfinite(y_new))
+                    else "the step produced non-finite values (an overflow in grad or in the solver)")
+            msg = (f"diverged: {what} between t={t_old:.6g} and t={t_new:.6g}; trajectory truncated "
+                   f"at the last finite step")
             if not T or T[-1] < t_old:
                 T.append(t_old)
                 X.append(y_old.copy())
@@ -260,6 +293,8 @@ def _integrate(rhs, x0, t0, t1, te, rtol, atol, method, blowup, kink=None):
 
 
 _METHODS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
+#: A flow stops (success=False, with a message) after this many solver steps.
+_MAX_SOLVER_STEPS = 1_000_000
 
 
 def _method(method):
@@ -327,6 +362,8 @@ def gradient_flow(grad, x0, t_span, *, t_eval=None, rtol=1e-10, atol=1e-12, meth
     Returns
     -------
     FlowResult
+        ``success=False`` with a message when the solver fails, the run diverges, or it takes
+        more than a million solver steps (e.g. an explicit method over a very long span).
 
     Examples
     --------
@@ -346,8 +383,8 @@ def gradient_flow(grad, x0, t_span, *, t_eval=None, rtol=1e-10, atol=1e-12, meth
     x0, t0, t1, te, rtol, atol, method, b = _flow_setup(x0, t_span, t_eval, rtol, atol, method, blowup)
     n = x0.size
     charges, quad = _charges(charges, n)
-    G = vector_fn(grad, n, "grad")
-    G(x0)  # fail early (ValueError naming grad) on a bad gradient at x0
+    G = vector_fn(grad, n, "grad", point="x0")
+    _at_start(G, x0)  # fail early (ValueError naming grad and x0) on a bad gradient at x0
 
     def rhs(t, y):
         return -G(y)
@@ -364,7 +401,7 @@ def gradient_flow(grad, x0, t_span, *, t_eval=None, rtol=1e-10, atol=1e-12, meth
 def _iterate(oracle, name, x0, steps, n_steps, *, gtol, blowup, record_every):
     """Shared loop of gradient / subgradient descent with divergence detection."""
     n = x0.size
-    G = vector_fn(oracle, n, name)
+    G = vector_fn(oracle, n, name, point="x0")
     b = _blowup(blowup, x0)
     x = x0.copy()
     T, X = [0.0], [x0.copy()]
@@ -533,8 +570,8 @@ def subgradient_flow(g, grad_g, x0, t_span, *, t_eval=None, rtol=1e-10, atol=1e-
     n = x0.size
     charges, quad = _charges(charges, n)
     gs = scalar_fn(g, "g")
-    G = vector_fn(grad_g, n, "grad_g")
-    G(x0)
+    G = vector_fn(grad_g, n, "grad_g", point="x0")
+    _at_start(G, x0)
     s = float(np.sign(gs(x0)))
     if s == 0.0:
         res = FlowResult(t=te.copy(), x=np.repeat(x0[None], te.size, axis=0), nfev=G.ncalls,
@@ -665,7 +702,8 @@ def conserved_flow(charges, x0, t_span, *, t_eval=None, rtol=1e-10, atol=1e-12, 
                         "(see flatlib.symmetry.conserved_quantities)")
     x0, t0, t1, te, rtol, atol, method, b = _flow_setup(x0, t_span, t_eval, rtol, atol, method, blowup,
                                                         n=charges.n)
-    G = vector_fn(charges.grad_h, x0.size, "charges.grad_h")
+    G = vector_fn(charges.grad_h, x0.size, "charges.grad_h", point="x0")
+    _at_start(G, x0)
 
     def rhs(t, y):
         return -G(y)

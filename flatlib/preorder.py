@@ -209,7 +209,9 @@ def compare_flatness(f, x, y, *, mode="eventual", radii=None, rtol=1e-6, order_t
     if mode not in ("eventual", "strong", "asymptotic"):
         raise ValueError(f"mode must be 'eventual', 'strong' or 'asymptotic', got {mode!r}")
     x = as_point(x, "x")
-    y = as_point(y, "y", n=x.size)
+    y = as_point(y, "y")
+    if y.size != x.size:
+        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
     r = _radii(radii, STRONG_RADII if mode == "strong" else DEFAULT_RADII)
     rtol = as_scalar(rtol, "rtol", low=0.0)
     order_tol = as_scalar(order_tol, "order_tol", low=0.0)

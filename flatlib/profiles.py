@@ -54,6 +54,7 @@ FD_WARN_DIM = 50
 _SCALE_LO, _SCALE_HI = 2.0 ** -256, 2.0 ** 256
 _MAX_STARTS = 1_000_000
 _BRENT_RTOL = 4 * np.finfo(float).eps  # scipy's brentq refuses a smaller rtol
+_TINY = np.finfo(float).tiny  # the smallest normal float: the floor of the distances searched
 
 
 class FiniteDifferenceWarning(UserWarning):
@@ -559,7 +560,11 @@ def _ascend(F, Gr, fx, gx, x, radii, sides, dirs, tol, max_iter):
             pv, pu, pr = prev[s]
             st = r * np.asarray(dirs[s])
             if pr > 0:
-                st = np.vstack([pu, pu * (r / pr), st])
+                with np.errstate(over="ignore", invalid="ignore"):
+                    pw = pu * (r / pr)
+                if not np.all(np.isfinite(pw)):  # r / pr overflows (radii 1e-300 and 1e300)
+                    pw = (pu / pr) * r
+                st = np.vstack([pu, pw, st])
             blocks.append(st)
             signs.append(np.full(st.shape[0], float(s)))
         U0, sign = np.vstack(blocks), np.concatenate(signs)
@@ -866,14 +871,17 @@ def level_distance(f, x, delta, *, grad=None, hess=None, side="both", max_radius
     values = np.full(deltas.size, np.inf)
     nearest = [None] * deltas.size
     lo_prev = 0.0
-    r_guess = 1.0
+    # balls below about eps |x| hold only x in floating point (f° = 0 there): start above them
+    r_guess = max(1.0, 2.0 ** -52 * float(np.max(np.abs(x))))
     for idx in order:
         d = deltas[idx]
-        lo, hi = lo_prev, max(r_guess, lo_prev * 2.0, 1e-300)
+        lo, hi = lo_prev, max(r_guess, lo_prev * 2.0, _TINY)
         res_hi = prof(hi)
         if res_hi.value >= d:
-            while hi > 1e-300:  # shrink while still >= d
-                cand = 0.5 * hi
+            halvings = 0
+            while hi > _TINY:  # shrink while still >= d (by 2, then faster after 64 halvings)
+                halvings += 1
+                cand = 0.5 * hi if halvings <= 64 else max(hi * 2.0 ** -(halvings - 63), _TINY)
                 if cand <= lo:
                     break
                 rc = prof(cand)
@@ -883,9 +891,11 @@ def level_distance(f, x, delta, *, grad=None, hess=None, side="both", max_radius
                     lo = cand
                     break
         else:
-            while res_hi.value < d:
+            doublings = 0
+            while res_hi.value < d:  # grow (by 2, then faster after 64 doublings)
                 lo = hi
-                hi = 2.0 * hi
+                doublings += 1
+                hi = 2.0 * hi if doublings <= 64 else hi * 2.0 ** min(doublings - 63, 64)
                 if hi > max_radius:
                     res_hi = None
                     break
@@ -902,11 +912,11 @@ def level_distance(f, x, delta, *, grad=None, hess=None, side="both", max_radius
                 root = lo
             else:
                 root = brentq(lambda r: (known.pop(r) if r in known else prof(r)).value - d, lo, hi,
-                              xtol=1e-300, rtol=max(xtol, _BRENT_RTOL), maxiter=200)
+                              xtol=5e-324, rtol=max(xtol, _BRENT_RTOL), maxiter=200, disp=False)
             rr = prof(root)
             k = 0
             while rr.value < d and k < 60:  # step to the feasible side of the root
-                root = min(hi, root * (1.0 + 2.0 ** k * 4e-16) + 1e-300)
+                root = min(hi, max(root * (1.0 + 2.0 ** k * 4e-16), _TINY))
                 rr = prof(root)
                 k += 1
             if rr.value >= d:

@@ -483,7 +483,13 @@ class Quadratic:
                 hi = mid
             else:
                 lo = mid
-        return hi, self.max_variation(x, hi, side=side)[1]
+        try:
+            return hi, self.max_variation(x, hi, side=side)[1]
+        except ValueError:  # the value at hi is beyond the largest float (d near it): the point only
+            with np.errstate(over="ignore", invalid="ignore"):
+                (up, uu), (dn, ud) = self._sides(x, hi)
+            u = uu if side == "up" or (side == "both" and not dn > up) else ud
+            return hi, x + u
 
     def __repr__(self):
         return f"Quadratic(n={self.n})"

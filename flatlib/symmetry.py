@@ -292,7 +292,7 @@ def symmetry_algebra(grad, samples, *, tol=None, candidates=None, full_output=Fa
     S, n = X.shape
     rtol = _as_tol(tol, 1e-8)
     full_output = as_bool(full_output, "full_output")
-    g = vector_fn(grad, n, "grad")
+    g = vector_fn(grad, n, "grad", point="a row of samples")
     G = np.array([g(x) for x in X])
     Gn, Xn = _constraint_rows(G, X)
     S_used = Gn.shape[0]

@@ -19,7 +19,7 @@ convert string to float", ``MemoryError``), a silent NaN, a discarded imaginary 
 (``ComplexWarning`` is an error here), a wrong value.
 
 A coverage test fails when a public function has no spec, so that a new function cannot escape.
-Runtime: about 30 s (the number of examples per spec is set by its cost).
+Runtime: about 20 s on one core (the number of examples per spec is set by its cost).
 """
 from __future__ import annotations
 
@@ -92,26 +92,38 @@ def close(a, b, rel=1e-9, abs_=0.0):
     return abs(a - b) <= rel * max(abs(a), abs(b)) + abs_
 
 
+def dim2(Y):
+    """The test functions are functions of 2 variables: another dimension is the user's error."""
+    Y = np.asarray(Y, dtype=float)
+    if Y.shape[-1:] != (2,):
+        raise UserError(f"a function of 2 variables called on shape {Y.shape}")
+    return Y
+
+
 def lin(Y):
-    return np.asarray(Y, dtype=float) @ A
+    return dim2(Y) @ A
 
 
 def lin_grad(Y):
-    return np.broadcast_to(A, np.shape(Y)).copy()
+    return np.broadcast_to(A, np.shape(dim2(Y))).copy()
 
 
 def sxy(z):
-    return 0.5 * (z[0] * z[1] - 1.0) ** 2
+    z = dim2(z)
+    return 0.5 * (z[..., 0] * z[..., 1] - 1.0) ** 2
 
 
 def sxy_grad(z):
-    return (z[0] * z[1] - 1.0) * np.array([z[1], z[0]])
+    z = dim2(z)
+    return (z[..., 0] * z[..., 1] - 1.0)[..., None] * z[..., ::-1]
 
 
 D3 = np.diag([3.0, -1.0, 2.0])
 
 
 def hvp3(x, v):
+    if np.shape(v) != (3,):
+        raise UserError(f"a Hessian of 3 variables applied to shape {np.shape(v)}")
     return D3 @ v
 
 
@@ -141,7 +153,7 @@ def check_max_variation(kw, res):
     v = np.atleast_1d(res.value)
     assert np.all(np.isfinite(v)) and np.all(v >= 0)
     assert np.all(v <= 5 * r * (1 + 1e-12) + slack)            # f° = |A| r, never above
-    if kw.get("max_evals") is None:
+    if isinstance(kw.get("max_evals"), int) and kw["max_evals"] >= 20_000:
         assert np.all(v >= 5 * r * (1 - 1e-9) - slack)          # the gradient start is exact
     if res.upper is not None:
         assert np.all(np.atleast_1d(res.upper) >= 5 * r * (1 - 1e-12) - slack)
@@ -161,7 +173,7 @@ def check_level_distance(kw, res):
             assert di / 5 > mr * (1 - 1e-9) or norm(x) > 1e3
         else:
             assert vi >= di / 5 * (1 - 1e-9)                    # attained: an upper bound
-            if norm(x) <= 1e3:
+            if norm(x) <= 1e3 and di / 5 > 1e-300:  # (below: subnormal, not resolved)
                 assert close(vi, di / 5, rel=max(1e-8, 10 * xtol))
 
 
@@ -246,9 +258,9 @@ def check_gradient_flow(kw, res):
     assert np.all(np.isfinite(res.x)) and np.all(np.isfinite(res.t))
     if res.success and kw["grad"] is FLOW_BASE["grad"] and kw.get("rtol", 1e-10) <= 1e-8 \
             and kw.get("atol", 1e-12) <= 1e-10 and kw.get("method", "LSODA") != "RK23":
-        x0 = np.asarray(kw["x0"], dtype=float)
+        x0 = np.atleast_1d(np.asarray(kw["x0"], dtype=float))
         if norm(x0) <= 1e3:
-            t = np.asarray(res.t)
+            t = np.asarray(res.t) - float(np.asarray(kw["t_span"], dtype=float)[0])
             assert np.allclose(res.x, np.exp(-t)[:, None] * x0[None, :], rtol=1e-6, atol=1e-8)
 
 
@@ -266,9 +278,9 @@ def check_subgradient_flow(kw, res):
     assert np.all(np.isfinite(res.x))
     if res.converged and kw["g"] is SF_BASE["g"] and kw["grad_g"] is SF_BASE["grad_g"]:
         x0 = np.asarray(kw["x0"], dtype=float)
-        t_hit = res.extra["t_hit"]
-        assert close(t_hit - float(np.asarray(kw["t_span"], float)[0]), abs(x0[0] - 1.0), rel=1e-6,
-                     abs_=1e-9)
+        t_hit, t0 = res.extra["t_hit"], float(np.asarray(kw["t_span"], float)[0])
+        if abs(t0) <= 1e6:  # (t_hit - t0 is not resolved from t0 = -1e300)
+            assert close(t_hit - t0, abs(x0[0] - 1.0), rel=1e-6, abs_=1e-9)
         if res.t[-1] >= t_hit:  # the last output time is after the kink set was reached
             assert close(res.x_final[0], 1.0, rel=0, abs_=1e-7)
 
@@ -286,7 +298,8 @@ def check_subgradient_descent(kw, res):
 
 def check_conserved_flow(kw, res):
     assert np.all(np.isfinite(res.x))
-    if res.success and is_default(kw, CF_BASE_SPEC, "x0") and kw.get("rtol", 1e-10) <= 1e-8:
+    if res.success and is_default(kw, CF_BASE_SPEC, "x0") and kw.get("rtol", 1e-10) <= 1e-8 \
+            and kw.get("atol", 1e-12) <= 1e-10:
         xy = res.x[:, 0] * res.x[:, 1]
         assert np.allclose(xy, 0.3, rtol=1e-6)  # f is constant on the orbit: xy = 0.3 throughout
 
@@ -320,11 +333,16 @@ def check_directional(kw, res):
 def check_separable(kw, res):
     r = np.atleast_1d(np.asarray(kw["r"], dtype=float))
     if kw["prof1"] is SEP_BASE["prof1"] and kw["prof2"] is SEP_BASE["prof2"]:
-        assert np.allclose(np.atleast_1d(res.value), np.sqrt(5) * r, rtol=1e-9)
+        # the refinement is as fine as xatol asks; the grid of 257 angles alone: 1e-4
+        rel = 1e-9 if kw.get("xatol", 1e-12) <= 1e-6 else 1e-4
+        if np.any(r < 1e-300):  # subnormal radii: the profiles' values are rounded subnormals
+            return
+        assert np.allclose(np.atleast_1d(res.value), np.sqrt(5) * r, rtol=rel)
+        assert np.all(np.atleast_1d(res.value) <= np.sqrt(5) * r * (1 + 1e-12))
 
 
 def check_epsilon(kw, res):
-    x = np.asarray(kw["x"], dtype=float)
+    x = np.atleast_1d(np.asarray(kw["x"], dtype=float))
     eps = float(kw["eps"])
     w = eps * (np.abs(x) + 1.0) if kw.get("box", "relative") == "relative" else np.full(2, eps)
     fx = 0.5 * float(x @ x)
@@ -337,14 +355,22 @@ def check_epsilon(kw, res):
 
 def check_sam(kw, res):
     rho = float(kw["rho"])
-    assert close(res.value, 5.0 * rho, rel=1e-9, abs_=1e-300)
+    assert np.isfinite(res.value)
+    if norm(np.asarray(kw["x"], dtype=float)) > 1e10:
+        return  # |f(x + e) - f(x)| = 5 rho is below the rounding of f near x
+    if not kw.get("exact", False) and kw.get("gtol", 0.0) >= 5.0:
+        assert res.value == 0.0  # the gradient counts as 0: the one-step estimate is 0 (documented)
+    else:
+        assert close(res.value, 5.0 * rho, rel=1e-9, abs_=1e-300)
 
 
 def check_sublevel(kw, res):
     level = float(kw["level"])
+    x = np.asarray(kw["x"], dtype=float)
     assert np.isfinite(res.volume) and res.volume >= 0
     if res.resolved and not res.touches_boundary and res.method == "grid":
-        assert abs(res.volume - 2 * np.pi * level) <= res.grid_error + 1e-12
+        # {½|y|² <= ½|x|² + level}: a disc of area 2π (½|x|² + level)
+        assert abs(res.volume - 2 * np.pi * (0.5 * float(x @ x) + level)) <= res.grid_error + 1e-12
 
 
 def check_table(kw, res):
@@ -353,38 +379,53 @@ def check_table(kw, res):
         assert all(np.isfinite(row[c]) for c in ("f", "eps_sharpness", "sam_exact", "max_variation"))
         return
     assert row["f"] == 0.0
-    assert close(row["lambda_max"], 2.0, rel=1e-6)
+    if all(kw.get(k) is None for k in ("grad", "hvp", "hess")):
+        assert np.isnan(row["lambda_max"])  # no second-order information: documented as nan
+    else:
+        assert close(row["lambda_max"], 2.0, rel=1e-6)
     r = float(kw["radius"])
-    if 0 < r < 0.5:
-        assert close(row["max_variation"], 0.5 * (np.sqrt(2) * r + 0.5 * r * r) ** 2, rel=1e-6)
+    if 0 < r < 0.5:  # ½(√2 r + r²/2)²; a lower bound when fewer starts than the base's are used
+        ref = 0.5 * (np.sqrt(2) * r + 0.5 * r * r) ** 2
+        assert row["max_variation"] <= ref * (1 + 1e-9)
+        if kw["n_starts"] >= 2:
+            assert close(row["max_variation"], ref, rel=1e-6)
 
 
 def check_rng(kw, res):
     assert isinstance(res, np.random.Generator)
 
 
+def apply_operator(out, x):
+    """Apply the product returned once, at x and to e_1 (its own errors are then named here)."""
+    n = np.atleast_1d(np.asarray(x, dtype=float)).size
+    out[0](np.zeros(n), np.eye(n)[0])
+    return out
+
+
 def check_operator(kw, res):
     H, how = res  # the product was applied once in the call (its errors are named there)
-    if kw["f"] is OPERATOR_F and all(kw.get(k) is None for k in ("grad", "hvp", "hess")):
+    if kw["f"] is OPERATOR_F and kw["x"] is OPERATOR_BASE["x"] and \
+            all(kw.get(k) is None for k in ("grad", "hvp", "hess")):
         assert np.allclose(H(np.zeros(2), np.array([1.0, 0.0])), [2.0, 0.0], atol=1e-6)
 
 
 # valid calls (each parameter kind listed; closed forms in the checks above)
-MV_BASE = dict(f=lin, x=[0.0, 0.0], radius=0.5)
-COMPARE_BASE = dict(f=lambda Y: (np.asarray(Y) @ A) ** 2, x=[0.0, 0.0], y=[0.1, 0.0])
+MV_BASE = dict(f=lin, x=[0.0, 0.0], radius=0.5, max_evals=20_000)  # (a huge constant: a short run)
+COMPARE_BASE = dict(f=lambda Y: (dim2(Y) @ A) ** 2, x=[0.0, 0.0], y=[0.1, 0.0])
 FLOW_BASE = dict(grad=lambda y: y, x0=[1.0, -2.0], t_span=(0.0, 1.0))
 GD_BASE = dict(grad=lambda y: y, x0=[1.0, -2.0], step=0.5, n_steps=10)
 SF_BASE = dict(g=lambda y: y[0] - 1.0, grad_g=lambda y: np.array([1.0, 0.0]), x0=[3.0, 0.0],
                t_span=(0.0, 5.0))
 SD_BASE = dict(subgrad=lambda y: np.array([np.sign(y[0] - 1.0), 0.0]), x0=[3.0, 0.0], step=0.5,
                n_steps=20)
-DIR_BASE = dict(f=lambda y: abs(float(A @ y)), x=[0.0, 0.0])
+DIR_BASE = dict(f=lambda y: abs(float(A @ dim2(y))), x=[0.0, 0.0])
 SEP_BASE = dict(prof1=lambda s: s, prof2=lambda s: 2 * s, r=0.5)
 SAMPLES = np.random.default_rng(0).normal(size=(8, 2))
 CONSERVED_BASE = dict(generators=np.diag([1.0, -1.0]))
 TABLE_BASE = dict(f=sxy, x_points=[[1.0, 1.0]], grad=sxy_grad, radius=0.01, rho=0.01, level=1e-2,
                   box_halfwidth=0.5, n_samples=900, n_starts=2)
 OPERATOR_F = lambda y: float(y[0] ** 2)  # noqa: E731  (Hessian diag(2, 0))
+OPERATOR_BASE = dict(f=OPERATOR_F, x=np.zeros(2))
 
 SPECS = [
     Spec("max_variation", fl.max_variation, MV_BASE,
@@ -428,11 +469,10 @@ SPECS = [
          dict(f="callable", x="point", grad="callable", hvp="callable", hess="callable", n="int",
               n_samples="int", rng="rng", exact_if_n_le="int", allow_finite_differences="flag"),
          check_eig("trace"), examples=20),
-    Spec("hessian_operator", spectral.hessian_operator, dict(f=OPERATOR_F, x=np.zeros(2)),
+    Spec("hessian_operator", spectral.hessian_operator, OPERATOR_BASE,
          dict(f="callable", x="point", grad="callable", hvp="callable", hess="callable",
               allow_finite_differences="flag"), check_operator, examples=15,
-         call=lambda **kw: (lambda out: (out[0](np.zeros(2), np.array([1.0, 0.0])), out)[1])(
-             spectral.hessian_operator(**kw))),
+         call=lambda **kw: apply_operator(spectral.hessian_operator(**kw), kw["x"])),
     Spec("resolve_rng", spectral.resolve_rng, dict(rng=None), dict(rng="rng", name="choice"), check_rng),
     Spec("symmetry_algebra", fl.symmetry_algebra, dict(grad=sxy_grad, samples=SAMPLES),
          dict(grad="callable", samples="matrix", tol="float", candidates="matrix", full_output="flag"),
@@ -459,8 +499,8 @@ SPECS = [
          dict(charges="callable", x0="point", t_span="span", t_eval="array", rtol="float", atol="float",
               method="choice", f="callable", blowup="float"), check_conserved_flow, examples=15),
     Spec("certified_max_variation", fl.certified_max_variation,
-         dict(f=lambda Y: np.linalg.norm(Y, axis=-1), x=[0.0, 0.0], radius=0.5, lipschitz=1.0,
-              points_per_axis=41),
+         dict(f=lambda Y: np.hypot(dim2(Y)[..., 0], dim2(Y)[..., 1]), x=[0.0, 0.0], radius=0.5,
+              lipschitz=1.0, points_per_axis=41),  # (hypot: |y| of 1e-300 does not underflow)
          dict(f="callable", x="point", radius="float", lipschitz="float", points_per_axis="int",
               vectorized="flag", max_points="int"), check_certified, examples=25),
     Spec("first_order_constant", calculus.first_order_constant, dict(grad=lambda y: A, x=[1.0, 2.0]),
@@ -482,7 +522,7 @@ SPECS = [
          dict(f="callable", x="point", rho="float", grad="callable", exact="flag", hess="callable",
               n_starts="int", rng="rng", tol="float", max_iter="int", gtol="float"), check_sam),
     Spec("sublevel_volume", sharpness.sublevel_volume,
-         dict(f=lambda y: 0.5 * float(np.asarray(y) @ np.asarray(y)), x=[0.0, 0.0], level=0.5,
+         dict(f=lambda Y: 0.5 * np.sum(dim2(Y) ** 2, axis=-1), x=[0.0, 0.0], level=0.5,
               box_halfwidth=1.5, grid=101),
          dict(f="callable", x="point", level="float", box_halfwidth="float", n_samples="int", rng="rng",
               connected="flag", grid="int", log="flag", vectorized="flag", warn="flag"), check_sublevel),
@@ -497,7 +537,7 @@ CF_BASE_SPEC = next(s for s in SPECS if s.name == "conserved_flow")
 
 # the parameter values that are valid and whose answer a check above knows (others may be refused)
 OVERFLOW = re.compile(r"returned -?inf|overflow|cannot be represented|exceeds the largest float|"
-                      r"beyond 1\.8e308|not representable")
+                      r"beyond 1\.8e308|not representable|returned non-finite")  # (inf - inf = nan)
 
 
 def names_param(msg, names):
@@ -534,7 +574,7 @@ EXPLORE = int(os.environ.get("FLATLIB_FUZZ", "0") or 0)
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 def test_principle_right_value_or_named_error(spec):
-    @settings(max_examples=spec.examples * max(EXPLORE, 1), deadline=None, derandomize=not EXPLORE,
+    @settings(max_examples=3 * spec.examples * max(EXPLORE, 1), deadline=None, derandomize=not EXPLORE,
               database=None, suppress_health_check=list(HealthCheck))
     @given(st.data())
     def run(data):
