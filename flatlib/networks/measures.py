@@ -54,7 +54,7 @@ import numpy as np
 
 from .search import ball_max
 
-__all__ = ["MEASURES", "SEARCHED", "NetworkMeasures", "network_measures", "adaptive_sharpness",
+__all__ = ["MEASURES", "SEARCHED", "SEARCH_DEFAULTS", "NetworkMeasures", "network_measures", "adaptive_sharpness",
            "max_variation_net", "level_distance_net", "lambda_max", "hessian_trace", "sam_one_step",
            "orbit_measures"]
 
