@@ -80,7 +80,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_matrix_factorization.py
 	$(PY) benchmarks/bench_symmetry_algebra.py
 	$(PY) benchmarks/bench_network_flatness.py
-	$(PY) benchmarks/bench_curvature.py
+	$(PY) benchmarks/bench_network_measures.py
+	$(PY) benchmarks/bench_lambda_tracker.py
+	$(PY) benchmarks/bench_curvature.py  # last: its last line is the curvature contract line
 
 # The book: README, the executed notebooks (committed outputs, not re-run) and the API
 # reference, as a static site in build/book/ (open build/book/index.html).

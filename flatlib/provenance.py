@@ -12,7 +12,7 @@
 
 and, once, the ``environment``: Python's minor version and the versions of the packages that
 compute and draw (numpy, scipy, matplotlib, scikit-learn) and the floating-point settings of the
-kernels (:func:`flatlib.reproduce.deterministic_env`). The file holds no dates and no commit id
+kernels (``flatlib.reproduce.deterministic_env``). The file holds no dates and no commit id
 (a file cannot name the commit that contains it); ``git log -1 -- figures/MANIFEST.json`` gives
 the commit, and ``code_sha256`` pins the code within it. Keys are sorted, so that re-running
 ``make reproduce`` leaves it byte-identical.
@@ -159,7 +159,8 @@ def update_manifest(figures, entries_by_notebook):
 # --- verify -------------------------------------------------------------------------------------
 
 def pixel_diff(a_path, b_path, out_path):
-    """Write a figure of committed | new | |difference| (amplified) and return
+    """Write a figure of the committed image, the new one and their absolute difference
+    (amplified) and return
     ``(n_pixels_different, max_abs_difference)``; ``(None, None)`` when the sizes differ."""
     import matplotlib
 
