@@ -573,3 +573,28 @@ def test_browser_api_page_example_and_backlinks(browser, server):
     back = browser.evaluate("Array.from(document.querySelectorAll('a')).map(a => a.href)"
                             ".filter(h => h.includes('/notebooks/'))")
     assert any(NOTEBOOKS[0].stem in h for h in back), back
+
+
+def test_landing_page_names_the_cell_that_made_each_figure(book):
+    """Under every landing-page figure that figures/MANIFEST.json records: a link to the
+    notebook page's anchor of the cell that made it; and that anchor's cell does call
+    show()/savefig() with the figure's name (read from the notebook, not from the manifest)."""
+    import json
+
+    import nbformat
+
+    man = json.loads((ROOT / "figures" / "MANIFEST.json").read_text())["figures"]
+    html = (book / "index.html").read_text()
+    shown = re.findall(r'<img[^>]*src="_images/([^"/]+)\.png"', html)
+    assert shown, "no figure on the landing page"
+    for name in dict.fromkeys(shown):
+        e = man.get(name)
+        assert e is not None, f"{name}.png is shown but not in MANIFEST.json"
+        link = re.search(rf'{re.escape(name)}\.png: made by <a class="reference internal" '
+                         rf'href="notebooks/([^"#]+)\.html#cell-(\d+)"', html)
+        assert link, f"no provenance line under {name}.png"
+        nb = nbformat.read(ROOT / "notebooks" / f"{link.group(1)}.ipynb", as_version=4)
+        cell = nb.cells[int(link.group(2)) - 1]
+        assert cell.cell_type == "code" and name in cell.source, (name, link.groups(), cell.source[:200])
+        page = (book / "notebooks" / f"{link.group(1)}.html").read_text()
+        assert f'id="cell-{link.group(2)}"' in page

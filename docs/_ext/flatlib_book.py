@@ -1108,6 +1108,57 @@ class FigureGrids(SphinxPostTransform):
             table.replace_self(box)
 
 
+class FigureProvenance(SphinxPostTransform):
+    """Every code cell of a notebook page gets the anchor ``cell-K`` (K: its 1-based position
+    in the notebook, as ``figures/MANIFEST.json`` counts); under every figure of the landing
+    page, a line names the notebook cell that made it, linked to that anchor, with the
+    parameters of the run (from the manifest that ``python -m flatlib reproduce`` writes)."""
+
+    default_priority = 9          # after FigureGrids (6) and the landing links (7, 8)
+
+    def run(self, **kwargs):
+        docname = self.env.docname
+        if docname.startswith("notebooks/"):
+            for cell in self.document.findall(nodes.container):
+                if cell.get("nb_element") == "cell_code" and cell.get("cell_index") is not None:
+                    cell["ids"].append(f"cell-{cell['cell_index'] + 1}")
+            return
+        if docname != self.config.root_doc:
+            return
+        manifest = figure_manifest()
+        pages = _notebook_pages(self.env)
+        for img in list(self.document.findall(nodes.image)):
+            m = re.search(r"figures/([^/]+)\.png$", img.get("uri", ""))
+            entry = manifest.get(m.group(1)) if m else None
+            if entry is None or entry.get("notebook") not in pages:
+                continue
+            holder = img.parent if isinstance(img.parent, (nodes.paragraph, nodes.reference)) else img
+            if isinstance(holder, nodes.reference) and isinstance(holder.parent, nodes.paragraph):
+                holder = holder.parent
+            uri = self.app.builder.get_relative_uri(docname, pages[entry["notebook"]])
+            where = f"cell {entry['cell']}" if entry.get("cell") else "the notebook"
+            anchor = f"#cell-{entry['cell']}" if entry.get("cell") else ""
+            params = ", ".join(f"{k} = {v}" for k, v in entry.get("parameters", {}).items()
+                               if k in ("seed", "fast", "full"))
+            line = nodes.paragraph(classes=["flatlib-figure-source"])
+            line += nodes.Text(f"{m.group(1)}.png: made by ")
+            ref = nodes.reference("", "", internal=True, refuri=uri + anchor)
+            ref += nodes.literal(text=f"{entry['notebook']}, {where}")
+            line += ref
+            if params:
+                line += nodes.Text(f" ({params})")
+            holder.parent.insert(holder.parent.index(holder) + 1, line)
+
+
+def figure_manifest():
+    """``{figure name: entry}`` of ``figures/MANIFEST.json`` (empty if it is missing)."""
+    path = Path(__file__).resolve().parents[2] / "figures" / "MANIFEST.json"
+    try:
+        return json.loads(path.read_text())["figures"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
 def setup(app):
     # before autosummary looks for its stub files and Sphinx discovers the sources
     app.connect("config-inited", write_sources)
@@ -1118,6 +1169,7 @@ def setup(app):
     app.add_post_transform(RepositoryLinks)
     app.add_post_transform(LandingLinks)
     app.add_post_transform(FigureGrids)
+    app.add_post_transform(FigureProvenance)
     app.add_post_transform(ReadersView)
     # after numpydoc (priority 500) has turned the numpy sections into reST
     app.connect("autodoc-process-docstring", add_used_in, priority=600)
