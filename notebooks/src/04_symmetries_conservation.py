@@ -73,6 +73,7 @@ fast = False                   # True: coarser step grids (smoke runs)
 
 # %%
 import time
+from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -258,7 +259,13 @@ assert lin_err < 1e-10, f"expected the charges linear in C (residual < 1e-10), s
 #
 # Along the gradient flow the charges are exact invariants, so their numerical drift only measures
 # the integration error (LSODA with `rtol=1e-10`): we assert a relative drift below $10^{-8}$
-# (drift divided by $\tfrac12\max_t\|x(t)\|^2$, the natural size of a unit charge). Gradient descent
+# (drift divided by $\tfrac12\max_t\|x(t)\|^2$, the natural size of a unit charge). The ReLU loss is
+# not differentiable where a pre-activation $x_i\cdot w_j$ vanishes: a flow that reaches such a kink
+# and slides along it (a Filippov solution, which still conserves the charges) stalls the ODE solver.
+# That happens for one of the seeds 0–3 (seed 2, at $t\approx0.446$), so the ReLU flow is integrated
+# in segments of length $0.05$, and a segment whose solver needs more than 20000 gradient evaluations
+# ends it: the check then covers the integrated part and asserts that the solver was stuck on a kink.
+# Gradient descent
 # $x^+=x-\eta\nabla f(x)$ changes a charge by exactly
 # $$Q_S(x^+)-Q_S(x)=-\eta\langle Sx,\nabla f\rangle+\tfrac{\eta^2}2\langle\nabla f,S\nabla f\rangle
 # =\tfrac{\eta^2}{2}\langle \nabla f(x),S\nabla f(x)\rangle,$$
@@ -276,15 +283,57 @@ flow_problems = {
     f"MF m={m_mf} n={n_mf} r={r_mf}": p_mf,
 }
 x0_mf = np.random.default_rng(seed + 1).standard_normal(p_mf.n)
+class SolverStall(Exception):
+    """A segment's solver spent its budget of gradient evaluations: the flow slides along a kink."""
+
+
+def flow_in_segments(p, x0, T, Q, seg=0.05, budget=20000):
+    """gradient_flow of the ReLU loss on [0, T], restarted every ``seg`` (outputs every 0.01). The
+    loss is not differentiable where a pre-activation x_i·w_j vanishes; a flow that reaches such a
+    kink and slides along it (a Filippov solution) makes the ODE solver chatter across it with ever
+    smaller steps. A segment that needs more than ``budget`` gradient evaluations stops the flow
+    there; ``stall`` is then the state the solver was stuck at (else None)."""
+    ts, xs, stall = [0.0], [np.asarray(x0, dtype=float)], None
+    for a in np.arange(0.0, T - 1e-12, seg):
+        b, calls = min(a + seg, T), [0]
+
+        def g(x):
+            calls[0] += 1
+            if calls[0] > budget:
+                raise SolverStall(np.array(x, dtype=float))
+            return p.grad(x)
+        try:
+            fs = gradient_flow(g, xs[-1], (a, b), t_eval=np.linspace(a, b, 6))
+        except SolverStall as e:
+            stall = e.args[0]
+            break
+        assert fs.success, f"expected the segment [{a:.2f}, {b:.2f}] to integrate, seen: {fs.message}"
+        ts += list(fs.t[1:])
+        xs += list(fs.x[1:])
+    X_ = np.array(xs)
+    drift = np.max(np.abs(Q(X_) - Q(X_[:1]))) / (0.5 * np.max(np.sum(X_ ** 2, axis=1)))
+    return SimpleNamespace(t=np.array(ts), x=X_, x_final=X_[-1], f_values=np.array([p.f(x) for x in X_]),
+                           max_rel_drift=float(drift), stall=stall)
+
+
 flows = {}
 for name, p in flow_problems.items():
     Q = found[name][2]
     x0 = x0_mf if name.startswith("MF") else p.default_x0
-    fl = gradient_flow(p.grad, x0, (0.0, T), charges=Q, f=p.f)
+    if isinstance(p, TwoLayerReLU):
+        fl = flow_in_segments(p, x0, T, Q)
+    else:
+        fl = gradient_flow(p.grad, x0, (0.0, T), charges=Q, f=p.f)
+        assert fl.success, f"{name}: expected the integration to reach T = {T}, seen: {fl.message}"
     flows[name] = fl
     print(f"{name:>22}: f {fl.f_values[0]:.4f} -> {fl.f_values[-1]:.4f}, "
           f"relative charge drift < 1e-8: {fl.max_rel_drift < 1e-8}")
-    assert fl.success, f"{name}: expected the integration to succeed"
+    if getattr(fl, "stall", None) is not None:
+        _, W_ = p.unpack(fl.stall)
+        kink = np.min(np.abs(p.X @ W_.T)) / np.max(np.abs(p.X @ W_.T))
+        print(f"{'':>22}  the flow slides along a ReLU kink after t = {fl.t[-1]:.2f} (where the solver "
+              f"stalls: min |x_i·w_j| / max = {kink:.0e}); the check covers [0, {fl.t[-1]:.2f}]")
+        assert kink <= 1e-8, f"{name}: expected the solver to stall only on a ReLU kink (min |x_i·w_j| / max <= 1e-8), seen {kink:.1e}"
     assert fl.max_rel_drift < 1e-8, f"{name}: expected a relative charge drift < 1e-8, seen {fl.max_rel_drift:.1e}"
     assert np.max(np.diff(fl.f_values)) <= 1e-12, \
         f"{name}: expected f nonincreasing (1e-12), seen a rise of {np.max(np.diff(fl.f_values)):.1e}"
