@@ -221,7 +221,11 @@ assert record("|f(y)-f(x)| <= f°, y probes", "quadratic", "<=", s_probe, 1e-12)
 # $\max(\tilde f,-\tilde f)=|\tilde f|$ with $\tilde f=f-f(x)$; for the outer map $\varphi(t)=L\,t$ on $f(B)$
 # and $\varphi(t)=L|t-f(x)|$. There the left sides are computed by `max_variation` on the composite
 # (a local search: a value attained in the ball) and must equal the right sides; the local search
-# on $\varphi\circ f$ must also equal the exact value above.
+# on $\varphi\circ f$ must also equal the exact value above, except where $x$ lies on a plateau of
+# $\varphi$ (the clipping map, with $f(x)$ outside $(-0.5,0.7)$): there $\varphi\circ f$ is constant near
+# $x$, the search sees only the part of the ball where it is not, and its value is a lower bound,
+# which can be 0 when that part is a thin sliver that no start reaches (it happened with seed 2 and 6
+# instances: value 0 against 0.003). Such instances are checked as lower bounds, in a row of their own.
 #
 # These pairs compare two computed values, so a solver that scaled *every* result by the same
 # factor would pass them. The last row of this section pins them to a closed form: the isotropic
@@ -232,6 +236,7 @@ assert record("|f(y)-f(x)| <= f°, y probes", "quadratic", "<=", s_probe, 1e-12)
 
 # %%
 s_sum, e_sum, s_max, s_min, e_dom, e_abs, s_lip, e_lipx, e_lipeq, e_closed = [], [], [], [], [], [], [], [], [], []
+s_lipx_plateau = []                               # instances with x on a plateau of phi: lower bounds
 phis = [lambda t: np.sin(t), lambda t: np.tanh(t - 0.3), lambda t: abs(t - 0.1),
         lambda t: np.clip(t, -0.5, 0.7)]          # all 1-Lipschitz
 
@@ -265,7 +270,11 @@ for i in range(n_instances):
     lo, hi = fx - rf.down, fx + rf.up
     lip_exact = L * max(abs(phi(t) - phi(fx)) for t in [lo, hi] + phi_crit(k, lo, hi))
     s_lip.append(slack(lip_exact, L * ff))
-    e_lipx.append(rel(mv(lambda y: float(L * phi(f(y))), x, r, n_starts=16), lip_exact))
+    v_lipx = mv(lambda y: float(L * phi(f(y))), x, r, n_starts=16)
+    if k == 3 and not -0.5 < fx < 0.7:          # phi = clip is flat around f(x): a lower bound only
+        s_lipx_plateau.append(slack(v_lipx, lip_exact))
+    else:
+        e_lipx.append(rel(v_lipx, lip_exact))
     # equality cases
     alpha = L / 4
     e_sum.append(rel(mv(Quadratic((1 + alpha) * f.Q, (1 + alpha) * f.b, f.c), x, r),
@@ -296,6 +305,8 @@ assert record("max/min: one piece dominates", "quadratic", "=", e_dom, 1e-7)
 assert record("max/min(±(f-f(x)))° = f°", "quadratic", "=", e_abs, 1e-7)
 assert record("(φ∘f)° <= L f°", "quadratic", "<=", s_lip, 1e-9)
 assert record("(φ∘f)° by local search", "quadratic", "=", e_lipx, 1e-6)
+if s_lipx_plateau:
+    assert record("(φ∘f)° search, φ flat at f(x)", "quadratic", "<=", s_lipx_plateau, 1e-9)
 assert record("(Lt)∘f, L|t-f(x)|: = L f°", "quadratic", "=", e_lipeq, 1e-7)
 assert record("the cases above, closed form", "isotropic quad.", "=", e_closed, 1e-7)
 v_strict = mv(lambda y: max(float(y[0] ** 2), 1.0), [0.0], 0.5)          # strict: 0 < r² = max(f°, g°)
