@@ -10,15 +10,17 @@ the notebook is executed headlessly with
 runs. A notebook whose check fails makes its case fail with the notebook, the seed, the cell and
 the assertion message, which says what the check expected and what it saw.
 
-The 18 runs go two at a time (the machine has 2 cores); on an otherwise idle 2-core machine the
-whole module takes about 4 minutes. Set ``FLATLIB_SKIP_SEEDS=1`` to skip it (the oldest-versions
-venv: the seeds are a property of the notebooks, tested once with the locked versions).
+The 18 runs go two at a time (the machine has 2 cores): about 350 CPU seconds in all, so about 3
+minutes on an otherwise idle 2-core machine (409 s measured on one loaded by other jobs); ``pytest -s``
+prints each run's time. Set ``FLATLIB_SKIP_SEEDS=1`` to skip the module (the oldest-versions venv:
+the seeds are a property of the notebooks, tested once with the locked versions).
 """
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -71,9 +73,15 @@ def outcomes(request):
     selected = [item.callspec.params["case"] for item in request.session.items
                 if item.module is request.module and hasattr(item, "callspec")]
     selected = sorted(set(selected), key=lambda c: (ORDER.get(c[0][:2], 9), c[1]))
+    def timed(case, tmp):
+        t0 = time.perf_counter()
+        out = run_case(case, tmp)
+        print(f"{case_id(case)}: {time.perf_counter() - t0:.1f} s")    # shown with pytest -s
+        return out
+
     with tempfile.TemporaryDirectory(prefix="flatlib-seeds-") as tmp:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            results = dict(zip(selected, pool.map(lambda c: run_case(c, tmp), selected)))
+            results = dict(zip(selected, pool.map(lambda c: timed(c, tmp), selected)))
     return results
 
 
