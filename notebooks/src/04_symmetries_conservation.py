@@ -573,7 +573,7 @@ print(f"kink set reached at t = {sub.extra['t_hit']:.5f}")
 print(f"x^2 - y^2: start {D[0]:.6f}, end {D[-1]:.6f}; max |change| < 1e-8: {np.abs(D - D[0]).max() < 1e-8}")
 print(f"end point of the subgradient flow of |xy-1|:   ({xs_end[0]:.5f}, {xs_end[1]:.5f})")
 print(f"end point of the gradient flow of 1/2(xy-1)^2: ({xg_end[0]:.5f}, {xg_end[1]:.5f})")
-assert sub.converged, "expected the subgradient flow to reach the kink set"
+assert sub.converged, f"expected the subgradient flow to reach the kink set, seen: {sub.message}"
 assert sub.max_rel_drift < 1e-8 and np.abs(D - D[0]).max() < 1e-8, \
     f"expected x² - y² conserved (1e-8), seen drift {sub.max_rel_drift:.1e}, max change {np.abs(D - D[0]).max():.1e}"
 assert abs(xs_end[0] * xs_end[1] - 1.0) < 1e-9, f"expected the end on xy = 1 (1e-9), seen xy - 1 = {xs_end[0] * xs_end[1] - 1:.1e}"
