@@ -32,8 +32,8 @@ is <= 0.01.  One BLAS thread (set below before numpy loads), so timings are repr
    and on minibatch-sized problems (N = 32, 128).
 4. SLQ: ``spectral_density`` (100 Lanczos steps as PyHessian's default iter=100; 1 and 8
    vectors) against the dense eigenvalues of the 4,810-parameter net: Wasserstein-1 distance,
-   and its quadrature bound π(b - a)/(4m).  Figure ``figures/curvature_slq_density`` (the
-   17,226-parameter net at θ and at balance(θ)) and ``figures/curvature_per_layer`` (per-layer
+   and its quadrature bound π(b - a)/(4m).  Figure ``build/figures-bench/curvature_slq_density`` (the
+   17,226-parameter net at θ and at balance(θ)) and ``build/figures-bench/curvature_per_layer`` (per-layer
    λ_max, trace, f° of the 4,810-parameter net at θ, a random rescaling Tθ, balance(θ) and
    balance(Tθ)).
 5. Factored matrix factorization ½‖XYᵀ - ABᵀ‖², m = 60,000, n = 40,000, r = q = 10
@@ -450,9 +450,12 @@ def section_slq_and_layers(nets):
     ax.set_ylabel("density (SLQ, Gaussian broadening)")
     ax.set_title(f"Hessian spectrum, digits MLP {'-'.join(map(str, net2.widths))} ({net2.n} parameters)")
     ax.legend()
+    # build/, not figures/: every figure in figures/ is made by a notebook (07 draws these from the library)
+    os.environ["FLATLIB_FIGURES_DIR"] = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                                   "build", "figures-bench")
     savefig(fig, "curvature_slq_density")
     plt.close(fig)
-    print("figure: figures/curvature_slq_density.{png,pdf}")
+    print("figure: build/figures-bench/curvature_slq_density.{png,pdf}")
 
     # per-layer measures: θ, a random rescaling Tθ, and their balanced points
     blocks = layer_blocks(net)
@@ -484,9 +487,12 @@ def section_slq_and_layers(nets):
         ax.set_ylim(lo, hi * 8)                # room for the legend above the bars
         ax.set_title(title, fontsize=9)
     axes[0].legend(fontsize=7, ncol=2, loc="upper left")
+    # build/, not figures/: every figure in figures/ is made by a notebook (07 draws these from the library)
+    os.environ["FLATLIB_FIGURES_DIR"] = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                                   "build", "figures-bench")
     savefig(fig, "curvature_per_layer")
     plt.close(fig)
-    print("figure: figures/curvature_per_layer.{png,pdf}")
+    print("figure: build/figures-bench/curvature_per_layer.{png,pdf}")
 
 
 def section_mf():
