@@ -109,13 +109,11 @@ def _resampled_tau_b(x, y, idx, block=256):
 def _tau(x, y):
     """τ-b within a group: ``nan`` (group dropped) when the gap is constant (nothing to rank),
     ``0`` when only the measure is constant (it ranks nothing)."""
-    from scipy.stats import kendalltau
-
     if np.all(y == y[0]):
         return float("nan")
     if np.all(x == x[0]):
         return 0.0
-    return float(kendalltau(x, y).statistic)
+    return float(_resampled_tau_b(x, y, np.arange(x.size)[None, :])[0])
 
 
 @dataclass
@@ -215,7 +213,7 @@ def granulated_kendall(measure, gap, hyper, *, average_over=None, n_boot=1000, r
         taus[a] = np.array([v for v in t if np.isfinite(v)])
     psi = {a: float(np.mean(taus[a])) if taus[a].size else float("nan") for a in axes}
     qs = [(1 - level) / 2, (1 + level) / 2]
-    boots = {a: np.array([np.mean(gen.choice(taus[a], taus[a].size)) for _ in range(int(n_boot))])
+    boots = {a: taus[a][gen.integers(0, taus[a].size, (int(n_boot), taus[a].size))].mean(axis=1)
              if taus[a].size else np.full(int(n_boot), np.nan) for a in axes}
     psi_ci = {a: tuple(float(q) for q in np.quantile(boots[a], qs)) for a in axes}
     Psi = float(np.mean([psi[a] for a in avg]))
