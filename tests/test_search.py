@@ -83,6 +83,16 @@ def test_escalation_doubles_until_two_calm_rounds_and_reports_it():
     assert res.starts == starts[-1] and res.last_improvement == pytest.approx(gains[-1])
 
 
+def test_an_improving_round_resets_the_patience():
+    # the spike is first found in round 2 (a 50% gain): the escalation must then run two more
+    # calm rounds, not stop after the second round
+    f, g = _spikes([[1, 0, 0], [0, 0, 1]], [1.0, 2.0], 0.15)
+    res = ball_max(f, g, np.zeros(3), 1.0, n_starts=2, rng=7)
+    best = [v for _, v in res.history]
+    gains = [(b - a) / b for a, b in zip(best, best[1:])]
+    assert gains[0] > 0.4 and res.rounds == 4 and max(gains[1:]) < 5e-3 and res.converged
+
+
 def test_cap_stops_the_escalation_and_says_so():
     f, g = _spikes([[1, 0, 0], [0, 0, 1], [0, 1, 0], [-1, 0, 0]], [1.0, 1.5, 2.0, 2.5], 0.05)
     res = ball_max(f, g, np.zeros(3), 1.0, n_starts=2, max_starts=6, patience=5, rng=0)
