@@ -197,6 +197,8 @@ def test_gradient_descent_lets_the_users_error_through():
     assert res.diverged and np.all(np.isfinite(res.x))
     # and the number of steps is exact: |x_k| = 1.5^k until 1.5^k >= 1e5, i.e. k = 29
     assert len(res.x) == int(np.ceil(np.log(1e5) / np.log(1.5))) + 1
+    # the kept iterates are x_k = (-1.5)^k x_0 (catches iterates other than the GD steps)
+    np.testing.assert_allclose(res.x, np.outer((-1.5) ** np.arange(len(res.x)), [1.0, 0.0]), rtol=1e-12, atol=0)
 
 
 # ---------------------------------------------------------------- numeric parameters crash inside numpy
