@@ -539,10 +539,11 @@ def test_browser_printed_table_of_notebook_07(browser, server):
     _open(browser, server, page)
     heads = browser.evaluate("Array.from(document.querySelectorAll('table.flatlib-printed-table'))"
                              ".map(t => Array.from(t.querySelectorAll('th')).map(c => c.innerText.trim()))")
-    tau = [h for h in heads if "balanced, loss gap" in h]
-    assert tau == [["measure", "raw, error gap", "balanced, error gap", "raw, loss gap", "balanced, loss gap"]]
+    # the tau / Psi tables (error gap, loss gap, robust error at two radii)
+    tau = [h for h in heads if "Psi balanced" in h]
+    assert tau == [["measure", "tau raw", "tau balanced", "Psi raw", "Psi balanced"]] * 4, tau
     browser.screenshot_element(SHOTS / "07_tau_table.png", "Array.from(document.querySelectorAll("
-                               "'table.flatlib-printed-table')).find(t => t.innerText.includes('balanced, loss gap'))")
+                               "'table.flatlib-printed-table')).find(t => t.innerText.includes('Psi balanced'))")
 
 
 @pytest.mark.parametrize("page", ["index.html", "notebooks/07_flatness_and_generalization.html"])

@@ -1,20 +1,28 @@
 """Numbers printed by notebooks/07_flatness_and_generalization.ipynb, recomputed independently.
 
-The notebook trains with ``flatlib.networks.training`` and measures with
-``flatlib.networks.measures`` (exact HVPs, Lanczos, balancing by Newton's method).
-Here the one-hidden-layer networks are trained again by a GD/SGD loop and a
-backpropagation written from scratch (the same data split, He init and minibatch
-permutations), λ_max comes from SciPy's ``eigsh`` on Hessian–vector products (directional
-differentiation of that backward pass, checked against central differences of the gradient
-on a random direction), the balanced point from its closed form for one hidden layer
-(per neuron, ``c_j = (|w_out|² / (|w_in|² + b_j²))^{1/4}`` minimizes
-``c²(|w_in|² + b²) + |w_out|²/c²``), and Kendall's τ-b and its bootstrap from pair counts.
-Measures needing a high-dimensional ascent (f°, f¯, adaptive) are not recomputed here; they
-are checked against SLSQP on small nets in ``tests/test_generalization.py``.
+The notebook reads the study (``results/network_study.csv``) and computes τ and the granulated
+Ψ with ``flatlib.networks.ranking``; it trains and measures live with ``flatlib.networks``
+(exact HVPs, Lanczos, balancing by Newton's method). Here:
 
-Expected strings: what the notebook prints with its default parameters (seed 0, 200
-training images, the 12-net grid); each is compared with the independent recomputation.
+* τ-b is counted pair by pair (``tests/kendall_ref.py``) and Ψ grouped by hand from the CSV's
+  columns (Jiang et al.'s definition: for each axis, τ inside every group of nets that share
+  all the other hyperparameters, averaged; Ψ the mean over the five axes);
+* the networks of the live sections are trained again by a GD loop and a backpropagation
+  written from scratch (the same data split and He initialization), λ_max comes from SciPy's
+  ``eigsh`` on Hessian–vector products (directional differentiation of that backward pass,
+  checked against central differences of the gradient), the trace from the dense Hessian built
+  from those products, and the balanced point from its closed form for one hidden layer (per
+  neuron, ``c_j = (|w_out|² / (|w_in|² + b_j²))^{1/4}`` minimizes ``c²(|w_in|² + b²) + |w_out|²/c²``);
+* the rescaling attack's λ_max ratios (the same log-uniform scales drawn by hand), the strength
+  check's summary (from the two CSVs), and section 10's dense spectrum (numpy's ``eigvalsh`` of
+  that dense Hessian) and per-layer λ_max and trace (the diagonal blocks of the same matrix).
+
+The expected strings are read from the committed notebook's outputs, so a rebuilt notebook is
+checked as it is.
 """
+import json
+import re
+from pathlib import Path
 
 import numpy as np
 from kendall_ref import tau_b
@@ -22,26 +30,29 @@ import pytest
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from flatlib.networks import load_digits
+from flatlib.networks.study import read_study
 
-SEED, N_TRAIN = 0, 200
-WIDTHS, LRS, BATCHES = [16, 32], [0.05, 0.15, 0.4], [None, 16]
+ROOT = Path(__file__).resolve().parents[1]
+NB = ROOT / "notebooks" / "07_flatness_and_generalization.ipynb"
+MEASURES = ("fcirc_r1", "fcirc_r2", "fbar", "lambda_max", "trace", "sam", "asam")
+SHORT = {"fcirc_r1": "f°(r1)", "fcirc_r2": "f°(r2)", "fbar": "-f¯(d)", "lambda_max": "λ_max", "trace": "trace",
+         "sam": "SAM", "asam": "adaptive"}
 
-# --- printed by the notebook (default run) -----------------------------------------------
-PRINTED_GAPS = "test - train error: 0.070 to 0.093;  test - train loss: 0.30 to 0.32"
-PRINTED_TAU = {  # (measure, kind): (error gap cell, loss gap cell)
-    ("lambda_max", "raw"): ("+0.52 [+0.13, +0.87]", "+0.36 [-0.13, +0.77]"),
-    ("lambda_max", "balanced"): ("+0.18 [-0.27, +0.63]", "+0.15 [-0.30, +0.57]"),
-    ("sam", "raw"): ("-0.52 [-0.84, -0.07]", "-0.42 [-0.87, +0.08]"),
-    ("sam", "balanced"): ("-0.65 [-0.92, -0.22]", "-0.55 [-0.97, -0.07]"),
-}
-PRINTED_TAU_LR_WIDTH = ("-0.18", "-0.75")
-PRINTED_ATTACK_LAMBDA = "4.2 to 35"
-PRINTED_ORBIT = ("1/4", "0.98", "1.04", "1.52")
-PRINTED_GD = [  # eta, lambda_max at end (.2g), train loss (.1e), error gap (.2f)
-    (0.02, "8.7", "5.9e-02", "0.18"), (0.05, "8.6", "3.0e-02", "0.17"), (0.10, "8.4", "1.6e-02", "0.18"),
-    (0.15, "7.8", "1.1e-02", "0.19"), (0.20, "6.3", "7.8e-03", "0.17"), (0.25, "4.2", "5.8e-03", "0.16"),
-    (0.30, "4.1", "2.4e-03", "0.14"),
-]
+
+def _printed():
+    nb = json.loads(NB.read_text())
+    out = []
+    for c in nb["cells"]:
+        if c["cell_type"] == "code":
+            for o in c.get("outputs", []):
+                if o.get("output_type") == "stream" and o.get("name") == "stdout":
+                    out += "".join(o["text"]).splitlines()
+    return out
+
+
+def _fmt(t):
+    s = f"{t:+.2f}"
+    return "+0.00" if s == "-0.00" else s
 
 
 # --- an independent one-hidden-layer network ------------------------------------------------
@@ -172,125 +183,217 @@ def train(net, t, lr, bs, seed, thr, steps):
         k += 1
 
 
-def tau_cell(x, y, n_boot=1000, seed=0):
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    t = tau_b(x, y)
-    g = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot):
-        idx = g.integers(0, len(x), len(x))
-        v = tau_b(x[idx], y[idx])
-        if v is not None:
-            boots.append(v)
-    lo, hi = np.quantile(boots, [0.025, 0.975])
 
-    def fmt(v):
-        s = f"{v:+.2f}"
-        return "+0.00" if s == "-0.00" else s
-    return f"{fmt(t)} [{fmt(lo)}, {fmt(hi)}]"
+
+# --- the study tables: tau and Psi from the CSV ---------------------------------------------
+def _psi(x, y, H, axes):
+    """Mean over the axes of the mean within-group tau-b (brute force)."""
+    k = len(x)
+    vals = []
+    for a in axes:
+        others = [b for b in H if b != a]
+        groups = {}
+        for j in range(k):
+            groups.setdefault(tuple(H[b][j] for b in others), []).append(j)
+        taus = []
+        for idx in groups.values():
+            ys = [y[j] for j in idx]
+            if len(idx) < 2 or len(set(ys)) == 1:
+                continue
+            t = tau_b([x[j] for j in idx], ys)
+            taus.append(0.0 if t is None else t)
+        vals.append(sum(taus) / len(taus))
+    return sum(vals) / len(vals)
 
 
 @pytest.fixture(scope="module")
-def grid():
-    Xtr, ytr, Xte, yte = load_digits(N_TRAIN, SEED)
-    out = []
-    for w in WIDTHS:
-        for lr in LRS:
-            for b in BATCHES:
-                net = Net(64, w, 10, Xtr, ytr)
-                t, steps, L = train(net, he_init(64, w, 10, SEED), lr, b, SEED, 0.01, 6000)
-                tb = net.balance(t)
-                row = dict(w=w, lr=lr, b=b, net=net, theta=t, loss=L, converged=L <= 0.01,
-                           gap_error=net.error(t, Xte, yte) - net.error(t, Xtr, ytr),
-                           gap_loss=net.loss_on(t, Xte, yte) - L)
-                for kind, th in (("raw", t), ("balanced", tb)):
-                    g = net.loss_grad(th)[1]
-                    row[kind, "lambda_max"] = net.lambda_max(th)
-                    row[kind, "sam"] = net.f(th + 0.1 * g / np.linalg.norm(g)) - net.f(th)
-                out.append(row)
-    return out, (Xtr, ytr, Xte, yte)
+def study():
+    return read_study(ROOT / "results" / "network_study.csv")
 
 
-def test_every_net_converged_and_gap_ranges(grid):
-    rows, _ = grid
-    assert all(r["converged"] for r in rows)
-    ge = np.array([r["gap_error"] for r in rows])
-    gl = np.array([r["gap_loss"] for r in rows])
-    got = (f"test - train error: {ge.min():.3f} to {ge.max():.3f};  "
-           f"test - train loss: {gl.min():.2f} to {gl.max():.2f}")
-    assert got == PRINTED_GAPS
+@pytest.mark.parametrize("target", ["error gap", "loss gap", "robust error, eps1", "robust error, eps2"])
+def test_tau_and_psi_tables(study, target):
+    lines = _printed()
+    i = next(j for j, l in enumerate(lines) if l.startswith(f"{target}: Kendall tau pooled"))
+    rows = [r for r in study if r["stop_reason"] == "loss_threshold"]
+    y = {"error gap": [r["gap_error"] for r in rows], "loss gap": [r["gap_loss"] for r in rows],
+         "robust error, eps1": [1 - r["robust_acc_eps1"] for r in rows],
+         "robust error, eps2": [1 - r["robust_acc_eps2"] for r in rows]}[target]
+    H = {"width": [r["width"] for r in rows], "depth": [r["depth"] for r in rows], "lr": [r["lr"] for r in rows],
+         "batch": [r["batch_size"] for r in rows], "n_train": [r["n_train"] for r in rows],
+         "seed": [r["seed"] for r in rows]}
+    axes5 = ["width", "depth", "lr", "batch", "n_train"]
+    for k, m in enumerate(MEASURES):
+        line = lines[i + 2 + k]
+        assert line.startswith(SHORT[m]), line
+        printed = re.findall(r"([+-]\d\.\d\d) \[", line)
+        got = []
+        for kind in ("raw", "balanced"):
+            x = [(-1 if m == "fbar" else 1) * r[f"{kind}_{m}"] for r in rows]
+            got.append(_fmt(tau_b(x, y)))
+        for kind in ("raw", "balanced"):
+            x = [(-1 if m == "fbar" else 1) * r[f"{kind}_{m}"] for r in rows]
+            got.append(_fmt(_psi(x, y, H, axes5)))
+        assert printed == got, (target, m, printed, got)
 
 
-def test_kendall_tau_table_for_lambda_max_and_sam(grid):
-    rows, _ = grid
-    ge = [r["gap_error"] for r in rows]
-    gl = [r["gap_loss"] for r in rows]
-    for (name, kind), (cell_e, cell_l) in PRINTED_TAU.items():
-        m = [r[kind, name] for r in rows]
-        assert tau_cell(m, ge) == cell_e, (name, kind, "error")
-        assert tau_cell(m, gl) == cell_l, (name, kind, "loss")
-    t_lr = tau_b([r["lr"] for r in rows], ge)
-    t_w = tau_b([r["w"] for r in rows], ge)
-    assert (f"{t_lr:+.2f}", f"{t_w:+.2f}") == PRINTED_TAU_LR_WIDTH
+# --- section 9: lambda_max along GD against 2/eta -------------------------------------------
+ETAS = [0.02, 0.05, 0.1, 0.15, 0.2, 0.25]
 
 
-def test_rescaling_attack_on_the_first_net(grid):
-    rows, (Xtr, ytr, Xte, yte) = grid
-    r0 = rows[0]
-    net, t = r0["net"], r0["theta"]
-    gen = np.random.default_rng(SEED)
-    lam0 = r0["raw", "lambda_max"]
-    lamb0 = r0["balanced", "lambda_max"]
-    ratios = []
-    out0 = net.forward(t, Xte)[2]
-    for _ in range(4):
-        c = np.exp(gen.uniform(np.log(0.1), np.log(10.0), net.h))
-        ta = net.rescale(t, c)
-        assert np.max(np.abs(net.forward(ta, Xte)[2] - out0)) < 1e-12 * np.max(np.abs(out0))
-        assert net.error(ta, Xte, yte) == net.error(t, Xte, yte)
-        ratios.append(net.lambda_max(ta) / lam0)
-        # balanced point of the attacked net = balanced point of the net (closed form)
-        assert np.max(np.abs(net.balance(ta) - net.balance(t))) < 1e-12 * np.max(np.abs(t))
-        assert abs(net.lambda_max(net.balance(ta)) / lamb0 - 1) < 1e-6
-    assert f"{min(ratios):.2g} to {max(ratios):.2g}" == PRINTED_ATTACK_LAMBDA
-
-
-def test_balanced_point_is_nearly_not_exactly_flattest_on_the_orbit(grid):
-    rows, _ = grid
-    net, t = rows[0]["net"], rows[0]["theta"]
-    tb = net.balance(t)
-    U = np.random.default_rng(SEED + 1).standard_normal((4, net.h))
-    U /= np.linalg.norm(U, axis=1, keepdims=True)
-    ts = np.linspace(-1.0, 1.0, 9)
-    lam = np.array([[net.lambda_max(net.rescale(tb, np.exp(s * u))) for s in ts] for u in U])
-    i0 = 4
-    n_min = int(np.sum(np.argmin(lam, axis=1) == i0))
-    ends = np.concatenate([lam[:, 0], lam[:, -1]]) / lam[0, i0]
-    got = (f"{n_min}/4", f"{lam.min() / lam[0, i0]:.2f}", f"{ends.min():.2f}", f"{ends.max():.2f}")
-    assert got == PRINTED_ORBIT
-
-
-def test_large_steps_end_flatter_table(grid):
-    _, (Xtr, ytr, Xte, yte) = grid
-    for eta, lam_s, loss_s, gap_s in PRINTED_GD:
+def test_gd_trajectory_table():
+    lines = _printed()
+    i = next(j for j, l in enumerate(lines) if l.startswith("lambda_max at initialization"))
+    Xtr, ytr, _, _ = load_digits(200, 0)
+    lam0 = None
+    for k, eta in enumerate(ETAS):
         net = Net(64, 32, 10, Xtr, ytr, loss="mse")
-        t, steps, L = train(net, he_init(64, 32, 10, SEED), eta, None, 0, 0.0, 2000)
-        lam = net.lambda_max(t)
-        assert lam <= 2 / eta
-        gap = net.error(t, Xte, yte) - net.error(t, Xtr, ytr)
-        assert (f"{lam:.2g}", f"{L:.1e}", f"{gap:.2f}") == (lam_s, loss_s, gap_s), eta
+        t = he_init(64, 32, 10, 0)
+        lams, steps, losses = [], [], []
+        for step in range(2001):
+            L, g = net.loss_grad(t)
+            losses.append(L)
+            if step % 20 == 0:
+                lams.append(net.lambda_max(t))
+                steps.append(step)
+            if step < 2000:
+                t = t - eta * g
+        lam0 = lams[0] if lam0 is None else lam0
+        losses, lams, steps = np.array(losses), np.array(lams), np.array(steps)
+        j = np.flatnonzero(losses <= 0.05)
+        at = lams[np.flatnonzero(steps >= j[0])[0]] if j.size else float("nan")
+        expect = (f"{eta:5.2f} {2 / eta:6.1f} {lams.max() * eta / 2:18.2f} {lams[-1]:8.2f} {lams[-1] * eta / 2:14.2f} "
+                  f"{losses[-1]:9.1e} {(f'{at:.2f}' if np.isfinite(at) else 'not reached'):>16s} "
+                  f"{lams[-1] / lams[steps >= 100].min():20.3f}")
+        assert lines[i + 2 + k] == expect, (lines[i + 2 + k], expect)
+    assert lines[i] == f"lambda_max at initialization {lam0:.1f}"
 
 
-def test_independent_hvp_matches_central_differences(grid):
-    rows, _ = grid
-    net, t = rows[0]["net"], rows[0]["theta"]
+# --- section 6: the live net's curvature measures -------------------------------------------
+def test_live_net_lambda_trace_sam_raw_and_balanced():
+    lines = _printed()
+    Xtr, ytr, _, _ = load_digits(50, 0)
+    net = Net(64, 8, 10, Xtr, ytr)
+    t, steps, L = train(net, he_init(64, 8, 10, 0), 0.1, None, 0, 0.01, 40000)
+    assert L <= 0.01
+    got = {}
+    for kind, th in (("raw", t), ("balanced", net.balance(t))):
+        H = np.array([net.hvp(th, e) for e in np.eye(net.n)])
+        g = net.loss_grad(th)[1]
+        got[kind] = dict(lambda_max=net.lambda_max(th), trace=float(np.trace(H)),
+                         sam=net.f(th + 0.1 * g / np.linalg.norm(g)) - net.f(th))
+    for m in ("lambda_max", "trace", "sam"):
+        line = next(l for l in lines if l.startswith(f"{SHORT[m]:10s} ") and "e" in l.split()[1])
+        raw, bal = line.split()[1:3]
+        assert (raw, bal) == (f"{got['raw'][m]:.4e}", f"{got['balanced'][m]:.4e}"), (m, line, got)
+    assert f"{steps} GD steps" in next(l for l in lines if l.startswith("net ") and "parameters" in l)
+
+
+# --- section 8: lambda_max along the orbit ---------------------------------------------------
+def test_orbit_lambda_max_line():
+    lines = _printed()
+    line = next(l for l in lines if l.startswith("lambda_max: smallest at the balanced point"))
+    Xtr, ytr, _, _ = load_digits(100, 0)
+    net = Net(64, 16, 10, Xtr, ytr)
+    t, _, L = train(net, he_init(64, 16, 10, 0), 0.1, None, 0, 0.01, 40000)
+    tb = net.balance(t)
+    U = np.random.default_rng(1).standard_normal((3, 16))
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    ts = np.array([-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0])
+    lam = np.array([[net.lambda_max(net.rescale(tb, np.exp(s * u))) for s in ts] for u in U])
+    i0 = 3
+    rr = lam / lam[:, [i0]]
+    arg = np.unravel_index(np.argmin(rr), rr.shape)
+    expect = (f"lambda_max: smallest at the balanced point on {np.sum(np.argmin(lam, axis=1) == i0)}/3 paths; "
+              f"min over the paths / value at balance = {rr.min():.3f} (direction {arg[0] + 1}, t = {ts[arg[1]]:+.2f}); "
+              f"at |t| = 1: {min(rr[:, 0].min(), rr[:, -1].min()):.2f} to {max(rr[:, 0].max(), rr[:, -1].max()):.2f}")
+    assert line == expect
+
+
+def test_independent_hvp_matches_central_differences():
+    Xtr, ytr, _, _ = load_digits(50, 0)
+    net = Net(64, 8, 10, Xtr, ytr)
+    t, _, _ = train(net, he_init(64, 8, 10, 0), 0.1, None, 0, 0.01, 40000)
     v = np.random.default_rng(3).standard_normal(net.n)
     v /= np.linalg.norm(v)
     # central differences are a valid reference only if no pre-activation changes sign:
     # |Δz| <= h ||v|| (||x|| + 1) per sample, kept below the smallest |z|
     z1 = net.forward(t, net.X)[0]
     h = 0.1 * float(np.min(np.abs(z1))) / (np.max(np.linalg.norm(net.X, axis=1)) + 1)
-    assert h > 1e-9
+    assert h > 1e-12
     fd = (net.loss_grad(t + h * v)[1] - net.loss_grad(t - h * v)[1]) / (2 * h)
     hv = net.hvp(t, v)
     assert np.linalg.norm(fd - hv) < 1e-4 * np.linalg.norm(hv)
+
+
+# --- section 7: the rescaling attack on the live net ---------------------------------------
+def test_rescaling_attack_lambda_max_ratios():
+    lines = _printed()
+    Xtr, ytr, _, _ = load_digits(50, 0)
+    net = Net(64, 8, 10, Xtr, ytr)
+    t, _, _ = train(net, he_init(64, 8, 10, 0), 0.1, None, 0, 0.01, 40000)
+    lam0 = net.lambda_max(t)
+    gen = np.random.default_rng(0)                      # the notebook's seed; scales log-uniform in [1/10, 10]
+    ratios = [net.lambda_max(net.rescale(t, np.exp(gen.uniform(np.log(0.1), np.log(10.0), 8)))) / lam0
+              for _ in range(4)]
+    line = next(l for l in lines if l.startswith(f"{SHORT['lambda_max']:10s} ") and " to " in l)
+    assert line.split()[1:4] == [f"{min(ratios):.2g}", "to", f"{max(ratios):.2g}"], (line, ratios)
+
+
+# --- section 2: the strength check, from the two CSVs ---------------------------------------
+def test_strength_check_summary_line(study):
+    lines = _printed()
+    strong = read_study(ROOT / "results" / "strength_check.csv")
+    keys = ("n_train", "hidden", "lr", "batch_size", "seed")
+    by = {tuple(r[k] for k in keys): r for r in study}
+    devs = []
+    for s in strong:
+        r = by[tuple(s[k] for k in keys)]
+        for kind in ("raw", "balanced"):
+            for m in ("fcirc_r1", "fcirc_r2", "fbar", "asam"):
+                devs.append(abs(r[f"{kind}_{m}"] / s[f"strong_{kind}_{m}"] - 1))
+    devs = np.array(devs)
+    expect = (f"all searched values: {np.sum(devs < 0.01)}/{devs.size} within 1%, {np.sum(devs < 0.001)}/{devs.size} "
+              f"within 0.1%; largest deviation {devs.max():.2%}")
+    assert expect in lines, expect
+
+
+# --- section 10: the Hessian spectrum and the per-layer blocks ------------------------------
+@pytest.fixture(scope="module")
+def orbit_net():
+    Xtr, ytr, _, _ = load_digits(100, 0)
+    net = Net(64, 16, 10, Xtr, ytr)
+    t, _, L = train(net, he_init(64, 16, 10, 0), 0.1, None, 0, 0.01, 40000)
+    assert L <= 0.01
+    E = np.eye(net.n)
+    out = {}
+    for lab, th in (("θ", t), ("balance(θ)", net.balance(t))):
+        H = np.array([net.hvp(th, e) for e in E])
+        out[lab] = 0.5 * (H + H.T)
+    return net, out
+
+
+def test_dense_spectrum_line(orbit_net):
+    net, H = orbit_net
+    lines = _printed()
+    for lab, Hm in H.items():
+        ev = np.linalg.eigvalsh(Hm)
+        line = next(l for l in lines if l.split()[:1] == [lab] and len(l.split()) == 7 and "e" not in l.split()[1])
+        f = line.split()
+        assert f[1] == f"{ev[-1]:.6f}" and f[2] == f"{ev[-1]:.6f}", (line, ev[-1])
+        assert (f[5], f[6]) == (str(np.sum(ev < -1e-3)), str(np.sum(ev > 1e-3))), line
+
+
+def test_per_layer_blocks_at_theta_and_balance(orbit_net):
+    net, H = orbit_net
+    lines = _printed()
+    i1 = 16 * 64 + 16                                    # layer 1: W1 and b1 come first
+    blocks = {"layer1": slice(0, i1), "layer2": slice(i1, net.n)}
+    for lab, Hm in H.items():
+        line = next(l for l in lines if l.split()[:1] == [lab] and len(l.split()) == 7 and "e" in l.split()[1])
+        f = line.split()
+        got = []
+        for b in blocks.values():
+            B = Hm[b, b]
+            got += [f"{np.linalg.eigvalsh(B)[-1]:.4e}", f"{np.trace(B):.4e}"]
+        assert [f[1], f[2], f[4], f[5]] == got, (line, got)
