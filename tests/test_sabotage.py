@@ -63,6 +63,7 @@ NOT_NUMBERS = {
     "test_notebook_sources.py": "notebook conventions (tags, parameters)",
     "test_networks_package.py": "the networks package layout and aliases",
     "test_sweep.py": "the sweep runner (result files, errors, resumption)",
+    "test_provenance.py": "figures/MANIFEST.json is current (hashes of files and notebook code)",
     "test_notebook_seeds.py": "re-executes notebooks 01-06 in a kernel (a process the plugin does not "
                               "reach); their checks are the notebooks' asserts",
     "test_notebook08_seeds.py": "re-executes notebook 08 in a kernel (a process the plugin does not "
