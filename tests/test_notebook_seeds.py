@@ -71,7 +71,7 @@ def run_case(case, tmp):
 def outcomes(request):
     """Run every selected case, two at a time; ``{case: None or failure text}``."""
     selected = [item.callspec.params["case"] for item in request.session.items
-                if item.module is request.module and hasattr(item, "callspec")]
+                if hasattr(item, "callspec") and getattr(item, "module", None) is request.module]
     selected = sorted(set(selected), key=lambda c: (ORDER.get(c[0][:2], 9), c[1]))
     def timed(case, tmp):
         t0 = time.perf_counter()
