@@ -126,6 +126,12 @@ def test_batch_f_and_grad_agree_with_single_and_max_variation_vectorized():
     b = max_variation(net.f, theta, 0.05, grad=net.grad, vectorized=False, n_starts=3)
     assert np.isclose(a.value, b.value, rtol=1e-9)
     assert np.linalg.norm(a.argmax - theta) <= 0.05 * (1 + 1e-12)
+    # the value is the variation attained at the returned point, evaluated here by net.f
+    assert np.isclose(a.value, abs(net.f(a.argmax) - net.f(theta)), rtol=1e-12)
+    # and at least the variation at either end of the gradient step of length r (a point of the ball)
+    g = net.grad(theta)
+    step = [abs(net.f(theta + s * 0.05 * g / np.linalg.norm(g)) - net.f(theta)) for s in (1, -1)]
+    assert a.value >= max(step) * (1 - 1e-12)
 
 
 def test_layers_are_views_and_pack_inverts():

@@ -209,3 +209,28 @@ def test_progress_to_a_log_file_keeps_outputs_clean(tmp_path, capsys):
     assert [s for s, _, _ in seen] == [0, 1, 2, 3]
     with pytest.raises(TypeError, match="progress"):
         sweep([1], abs, jobs=1, progress=3)
+
+
+def test_exact_sam_inner_point_is_the_trust_region_maximizer():
+    # A linear least-squares model is a quadratic f(θ + ε) = f(θ) + gᵀε + ½ εᵀHε with H ≻ 0.
+    # One full-batch exact-SAM step θ₁ = θ₀ - η ∇f(y) reveals its inner point:
+    # y - θ₀ = H⁻¹((θ₀ - θ₁)/η - g). The maximizer of f on the ball of radius ρ is, independently,
+    # ε(λ) = (λI - H)⁻¹ g on the sphere, with λ > λ_max(H) solving ||ε(λ)|| = ρ (secular equation).
+    from scipy.optimize import brentq
+    rng = np.random.default_rng(7)
+    N, d, m = 15, 3, 2
+    X, Y = rng.standard_normal((N, d)), rng.standard_normal((N, m))
+    net = MLP((d, m), X, Y, loss="mse")
+    th0 = rng.standard_normal(net.n)
+    lr, rho = 0.1, 0.3
+    res = train(net, th0, "sam", lr=lr, rho=rho, steps=1, loss_threshold=0.0, exact_sam=True, seed=0)
+    H, g = net.hess(th0), net.grad(th0)
+    eps_found = np.linalg.solve(H, (th0 - res.theta) / lr - g)
+    w, V = np.linalg.eigh(H)
+    gt = V.T @ g
+    lam = brentq(lambda s: np.linalg.norm(gt / (s - w)) - rho, w[-1] + 1e-12, w[-1] + 10 * np.linalg.norm(g) / rho + 10)
+    eps_star = V @ (gt / (lam - w))
+    assert np.linalg.norm(eps_found) <= rho * (1 + 1e-8)      # the inner point is in the ball
+    gain = lambda e: g @ e + 0.5 * e @ H @ e
+    assert gain(eps_found) >= gain(eps_star) * (1 - 1e-5)     # and attains the maximum (tol 1e-6 inner search)
+    assert np.linalg.norm(eps_found - eps_star) <= 1e-2 * rho
