@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs" / "_ext"))
-from flatlib_book import public_modules  # noqa: E402
+from flatlib_modules import public_modules  # noqa: E402  (importable without Sphinx)
 
 TOP_LAYER = {"flatlib.figures", "flatlib.provenance"}
 MODULES = [m for m in public_modules() if m not in TOP_LAYER]

@@ -18,11 +18,9 @@ under its canonical name ``obj.__module__ + "." + obj.__qualname__`` (so a re-ex
 from __future__ import annotations
 
 import ast
-import functools
 import importlib
 import inspect
 import json
-import pkgutil
 import re
 import shutil
 from pathlib import Path
@@ -32,17 +30,13 @@ from sphinx import addnodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
+from flatlib_modules import PACKAGE, SKIP_MODULES, public_modules  # beside this file; no Sphinx needed there
+
 logger = logging.getLogger(__name__)
 
 DOCS = Path(__file__).resolve().parents[1]
 ROOT = DOCS.parent
 NOTEBOOKS = ROOT / "notebooks"
-PACKAGE = "flatlib"
-# the command line (documented by ``python -m flatlib --help``), not a library interface
-SKIP_MODULES = {"flatlib.__main__", "flatlib.reproduce",
-                # deprecated aliases of flatlib.networks (one release): documented there
-                "flatlib.problems.mlp", "flatlib.problems.digits", "flatlib.problems.training",
-                "flatlib.problems.generalization"}
 
 
 # --------------------------------------------------------------------------- the scan
@@ -153,20 +147,6 @@ def notebook_uses(notebook):
 
 
 # --------------------------------------------------------------------------- generated sources
-@functools.lru_cache(maxsize=None)
-def _public_modules():
-    pkg = importlib.import_module(PACKAGE)
-    names = [PACKAGE]
-    for info in pkgutil.walk_packages(pkg.__path__, PACKAGE + "."):
-        if info.name in SKIP_MODULES or any(p.startswith("_") for p in info.name.split(".")[1:]):
-            continue
-        names.append(info.name)
-    return tuple(sorted(names, key=lambda n: (n.count("."), n)))
-
-
-def public_modules():
-    """Importable public modules of the package, sorted (the package itself first)."""
-    return list(_public_modules())
 
 
 def _members(modname):
