@@ -109,6 +109,9 @@ def kernel_metadata(kernel_name=KERNEL_NAME):
     """``(kernelspec, language_info)`` that JupyterLab (and papermill) write into a notebook
     run with the installed kernel ``kernel_name``: the kernelspec's display name and language,
     and the ``language_info`` that ipykernel reports in its ``kernel_info`` reply."""
+    # older ipykernel imports debugpy (from the kernel spec manager and from ipkernel), which
+    # prints a three-line "frozen modules" warning on stderr unless told not to validate files
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     from jupyter_client.kernelspec import KernelSpecManager
 
     spec = KernelSpecManager().get_kernel_spec(kernel_name)
@@ -417,13 +420,14 @@ def deterministic_env(base=None):
     One BLAS/OpenMP thread (reductions in a fixed order); on x86-64 OpenBLAS's Haswell kernels
     (``OPENBLAS_CORETYPE``: otherwise an AVX-512 CPU and an AVX2 CPU round differently) and numpy's
     AVX-512 loops disabled (``NPY_DISABLE_CPU_FEATURES``: ``np.exp`` differs in the last bit between
-    the AVX-512 and AVX2 loops); ``PYTHONHASHSEED=0``; the Agg backend.
+    the AVX-512 and AVX2 loops); ``PYTHONHASHSEED=0``; the Agg backend; and
+    ``PYDEVD_DISABLE_FILE_VALIDATION=1`` (silences debugpy's start-up warning in older ipykernel).
     """
     import platform
 
     env = dict(os.environ if base is None else base)
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0",
-               MPLBACKEND="Agg")
+               MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1")
     if platform.machine().lower() in ("x86_64", "amd64"):
         env["OPENBLAS_CORETYPE"] = "Haswell"
         wide = _wide_simd_features()

@@ -7,7 +7,8 @@
   every net stopped at the same training loss;
 * two rows drawn at random (among the 50-image nets, to keep the test under a few minutes) are
   trained and measured again from their configurations: losses, every measure and the robust
-  accuracies agree to 1e-8 (relative), the evidence exactly.
+  accuracies agree to 1e-8 (relative), the evidence exactly (in the locked venv, whose
+  numpy and scipy the JSON records).
 """
 import inspect
 import json
@@ -84,8 +85,19 @@ def test_random_rows_reproduce_from_their_configurations(rows, i):
     bad = {k: (old[k], new[k]) for k in keys if abs(new[k] - old[k]) > 1e-8 * abs(old[k])}
     assert not bad, f"row {i} does not reproduce: {bad}"
     assert new["steps_done"] == old["steps_done"] and new["train_error"] == old["train_error"]
-    ev = [k for k in new if k.startswith("ev_") and k.endswith(("_starts", "_hits", "_converged"))]
-    assert {k: new[k] for k in ev} == {k: old[k] for k in ev}
+    if _same_versions_as_the_study():
+        ev = [k for k in new if k.startswith("ev_") and k.endswith(("_starts", "_hits", "_converged"))]
+        assert {k: new[k] for k in ev} == {k: old[k] for k in ev}
+
+
+def _same_versions_as_the_study():
+    """numpy and scipy as recorded in results/network_study.json (the locked venv). At other
+    versions (``make test-oldest``: numpy 1.26, scipy 1.12) round-off moves where an adaptive
+    search stops (f¯'s escalation used 1655 starts instead of 1673 on row 180), while every
+    value still agrees to 3e-14: there the values are compared, the evidence counts are not."""
+    import scipy
+    versions = json.loads(META.read_text())["versions"]
+    return versions["numpy"] == np.__version__ and versions["scipy"] == scipy.__version__
 
 
 # --- the README's numbers, recomputed from the file -------------------------------------------
