@@ -420,14 +420,13 @@ def deterministic_env(base=None):
     One BLAS/OpenMP thread (reductions in a fixed order); on x86-64 OpenBLAS's Haswell kernels
     (``OPENBLAS_CORETYPE``: otherwise an AVX-512 CPU and an AVX2 CPU round differently) and numpy's
     AVX-512 loops disabled (``NPY_DISABLE_CPU_FEATURES``: ``np.exp`` differs in the last bit between
-    the AVX-512 and AVX2 loops); ``PYTHONHASHSEED=0``; the Agg backend; and
-    ``PYDEVD_DISABLE_FILE_VALIDATION=1`` (silences debugpy's start-up warning in older ipykernel).
+    the AVX-512 and AVX2 loops); ``PYTHONHASHSEED=0``; the Agg backend.
     """
     import platform
 
     env = dict(os.environ if base is None else base)
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0",
-               MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1")
+               MPLBACKEND="Agg")
     if platform.machine().lower() in ("x86_64", "amd64"):
         env["OPENBLAS_CORETYPE"] = "Haswell"
         wide = _wide_simd_features()
@@ -666,6 +665,9 @@ def run_jobs(jobs, *, n_jobs, timeout, figures, say=_say):
     from . import provenance
 
     env = deterministic_env()
+    # older ipykernel's debugpy prints a "frozen modules" warning at kernel start (not a setting of
+    # the results, so not in deterministic_env and not in the manifest)
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     pending, running, done = list(jobs), [], []
     old_term = signal.getsignal(signal.SIGTERM)
     caught = []
