@@ -101,7 +101,10 @@ EXPECT = {
     "tests/test_public_api_fuzz.py": MV | {"upper", "eig", "calculus", "sharp", "symmetry", "flow"},
     "tests/test_quadratic_exact.py": MV | {"upper"},
     "tests/test_ranking.py": {"net"},
-    "tests/test_readme.py": {"half", "zero", "eig", "symmetry", "flow"},
+    # (test_readme also catches "symmetry" at the locked versions, through the own-model example's
+    # balanced point; at numpy 1.26/scipy 1.12 the algebra's basis comes out rotated and the 1e-3
+    # perturbation no longer shows in the 4 printed digits, so it is not in the contract)
+    "tests/test_readme.py": {"half", "zero", "eig", "flow"},
     "tests/test_robustness.py": {"net"},
     "tests/test_search.py": {"net"},
     "tests/test_network_study.py": {"net"},
